@@ -1,0 +1,1 @@
+//! The conv family's kernels (pure Rust, no Python).

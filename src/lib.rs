@@ -1,0 +1,25 @@
+//! rustconv: Rayon-parallel convolution, padding and pooling kernels.
+//!
+//! The kernel core (`signal`, `conv`, `pool`, and the shared `element`,
+//! `params`, `threads`, `buffer`, `simd`) knows nothing of Python; `py` is the
+//! thin binding layer that the extension module `rustconv._rustconv` exposes.
+
+pub mod buffer;
+pub mod conv;
+pub mod element;
+pub mod error;
+pub mod params;
+pub mod pool;
+pub mod signal;
+pub mod simd;
+pub mod threads;
+
+pub mod py;
+
+use pyo3::prelude::*;
+
+/// The extension module. Its public face is the `rustconv` Python package.
+#[pymodule(name = "_rustconv")]
+fn rustconv_ext(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    py::register(m)
+}

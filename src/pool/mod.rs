@@ -1,0 +1,1 @@
+//! The pool family's kernels (pure Rust, no Python).

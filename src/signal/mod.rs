@@ -1,0 +1,1 @@
+//! The signal family's kernels (pure Rust, no Python).

@@ -1,0 +1,135 @@
+//! Thread pools: the global thread count and the per-call `workers=`.
+//!
+//! Every kernel runs inside [`run`], on a Rayon pool of exactly the requested
+//! size. Pools are built once per size and cached, so a per-call `workers=`
+//! costs nothing after its first use. Rayon's global pool is never used, so
+//! rustconv neither fights with nor depends on another library's settings.
+
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// 0 means "all cores"; set by `set_num_threads` or `RUSTCONV_NUM_THREADS`.
+static GLOBAL: OnceLock<AtomicUsize> = OnceLock::new();
+
+fn global() -> &'static AtomicUsize {
+    GLOBAL.get_or_init(|| {
+        let start = std::env::var("RUSTCONV_NUM_THREADS")
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        AtomicUsize::new(start)
+    })
+}
+
+/// The number of cores this process may use.
+pub fn available() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// Sets the global thread count (0 = all cores).
+pub fn set_num_threads(n: usize) {
+    global().store(n, Ordering::Relaxed);
+}
+
+/// The global thread count as set (0 = all cores).
+pub fn get_num_threads() -> usize {
+    global().load(Ordering::Relaxed)
+}
+
+/// Resolves a `workers=` argument into a thread count, as scipy.fft does:
+/// `None` is the global setting, a positive n is n threads, and a negative n
+/// counts back from the number of cores (-1 = all cores).
+pub fn resolve(workers: Option<i64>) -> Result<usize> {
+    let cores = available();
+    match workers {
+        None => {
+            let n = get_num_threads();
+            Ok(if n == 0 { cores } else { n })
+        }
+        Some(0) => Err(Error::value(
+            "workers=0 is not allowed: give None (the global setting), a positive thread count, or a negative count back from the number of cores (-1 = all cores)",
+        )),
+        Some(n) if n > 0 => Ok(usize::try_from(n).unwrap_or(usize::MAX).min(4096)),
+        Some(n) => {
+            let back = usize::try_from(n.unsigned_abs()).unwrap_or(usize::MAX);
+            if back > cores {
+                Err(Error::value(format!(
+                    "workers={n} asks for {} cores less than all, but this machine has {cores} cores; use -1 to -{cores}, None or a positive count",
+                    back - 1
+                )))
+            } else {
+                Ok(cores + 1 - back)
+            }
+        }
+    }
+}
+
+fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let pools = POOLS.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut map = pools
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(p) = map.get(&threads) {
+        return Ok(Arc::clone(p));
+    }
+    let p = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("rustconv-{i}"))
+        .build()
+        .map_err(|e| Error::Memory(format!("cannot start {threads} worker threads: {e}")))?;
+    let p = Arc::new(p);
+    map.insert(threads, Arc::clone(&p));
+    Ok(p)
+}
+
+/// Runs `f` on a pool of `threads` threads. A panic inside a kernel (a bug:
+/// validation should have caught the input) becomes an error instead of
+/// unwinding into the interpreter.
+pub fn run<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> Result<R> {
+    let p = pool(threads.max(1))?;
+    catch_unwind(AssertUnwindSafe(|| p.install(f))).map_err(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Error::value(format!(
+            "internal error in a rustconv kernel ({what}); please report this with the call that caused it"
+        ))
+    })
+}
+
+/// Whether a job of `work` elementary operations is worth splitting across
+/// threads. Below this, thread wake-up costs more than it saves.
+pub fn worth_parallel(work: usize) -> bool {
+    work >= 1 << 15
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_resolution() {
+        let cores = available();
+        assert_eq!(resolve(Some(3)).unwrap(), 3);
+        assert_eq!(resolve(Some(-1)).unwrap(), cores);
+        assert!(resolve(Some(0)).is_err());
+        assert!(resolve(Some(-(cores as i64) - 1)).is_err());
+    }
+
+    #[test]
+    fn run_uses_requested_size() {
+        assert_eq!(run(3, rayon::current_num_threads).unwrap(), 3);
+    }
+
+    #[test]
+    fn panics_become_errors() {
+        let r: Result<()> = run(1, || panic!("boom"));
+        assert!(r.unwrap_err().to_string().contains("boom"));
+    }
+}
