@@ -1,6 +1,6 @@
 //! rustconv: Rayon-parallel convolution, padding and pooling kernels.
 //!
-//! The kernel core (`signal`, `conv`, `pool`, and the shared `element`,
+//! The kernel core (`signal`, `fft`, `conv`, `pad`, `pool`, and the shared `element`,
 //! `params`, `threads`, `buffer`, `simd`) knows nothing of Python; `py` is the
 //! thin binding layer that the extension module `rustconv._rustconv` exposes.
 
@@ -8,6 +8,8 @@ pub mod buffer;
 pub mod conv;
 pub mod element;
 pub mod error;
+pub mod fft;
+pub mod pad;
 pub mod params;
 pub mod pool;
 pub mod signal;

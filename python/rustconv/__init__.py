@@ -14,11 +14,21 @@ All kernels run in parallel with the interpreter lock released; see
 
 from __future__ import annotations
 
-from . import _cnn, _pool, _signal, _threads
+from . import _cnn, _fft, _pad, _pool, _signal, _threads
 from ._cnn import *  # noqa: F403
+from ._fft import *  # noqa: F403
+from ._pad import *  # noqa: F403
 from ._pool import *  # noqa: F403
 from ._rustconv import __version__
 from ._signal import *  # noqa: F403
 from ._threads import *  # noqa: F403
 
-__all__ = ["__version__", *_threads.__all__, *_signal.__all__, *_cnn.__all__, *_pool.__all__]
+__all__ = [
+    "__version__",
+    *_threads.__all__,
+    *_signal.__all__,
+    *_fft.__all__,
+    *_cnn.__all__,
+    *_pad.__all__,
+    *_pool.__all__,
+]

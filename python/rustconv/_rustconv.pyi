@@ -12,6 +12,10 @@ def _config() -> dict[str, Any]: ...
 
 # --- signal family ---
 
+# --- fft family ---
+
 # --- cnn family ---
+
+# --- pad family ---
 
 # --- pool family ---

@@ -9,6 +9,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 pub mod conv;
+pub mod fft;
+pub mod pad;
 pub mod pool;
 pub mod signal;
 
@@ -148,7 +150,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(_config, m)?)?;
     signal::register(m)?;
+    fft::register(m)?;
     conv::register(m)?;
+    pad::register(m)?;
     pool::register(m)?;
     Ok(())
 }

@@ -1,0 +1,5 @@
+"""Typed wrappers of the pad family."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

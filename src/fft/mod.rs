@@ -1,0 +1,1 @@
+//! FFT-based convolution kernels (pure Rust, no Python).

@@ -1,0 +1,1 @@
+//! Padding kernels (pure Rust, no Python).
