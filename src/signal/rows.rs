@@ -1,0 +1,199 @@
+//! Row kernels: a 'valid' correlation of a contiguous scratch block.
+//!
+//! The generic kernel serves every element type and is the reference; for
+//! float32 and float64 an AVX2+FMA kernel runs when [`crate::simd::level`]
+//! allows it. It keeps eight vector accumulators (64 float32 or 32 float64
+//! output columns) in registers across all `kh · kw` taps: eight independent
+//! FMA chains cover the FMA latency on two FMA ports, and each tap costs one
+//! unaligned load per FMA plus one broadcast per eight FMAs.
+
+use crate::element::Element;
+use crate::simd::Level;
+
+/// One tile's work: `out[r][c] = Σ_{i,j} scratch[r + i][c + j] · taps[i][j]`
+/// for `r < th`, `c < tw`.
+pub struct TileArgs<'a, T> {
+    /// `(th + kh − 1)` rows of `sw = tw + kw − 1` elements.
+    pub scratch: &'a [T],
+    /// Scratch row length.
+    pub sw: usize,
+    /// `kh × kw` taps, C order.
+    pub taps: &'a [T],
+    /// Kernel rows.
+    pub kh: usize,
+    /// Kernel columns.
+    pub kw: usize,
+    /// Tile rows.
+    pub th: usize,
+    /// Tile columns.
+    pub tw: usize,
+    /// Distance between output rows in `out`.
+    pub out_stride: usize,
+}
+
+/// An element type the plane engine can run on; float types override
+/// [`RowKernel::correlate_rows`] with SIMD kernels.
+pub trait RowKernel: Element {
+    /// Computes the tile into `out` (row `r` at `out[r * out_stride..][..tw]`).
+    fn correlate_rows(a: &TileArgs<'_, Self>, out: &mut [Self], level: Level) {
+        let _ = level;
+        generic(a, out);
+    }
+}
+
+/// The portable kernel: taps in C order, each a multiply-add over a row slice
+/// (which the compiler vectorises for the simple types).
+pub fn generic<T: Element>(a: &TileArgs<'_, T>, out: &mut [T]) {
+    for r in 0..a.th {
+        let out_row = &mut out[r * a.out_stride..r * a.out_stride + a.tw];
+        out_row.fill(T::zero());
+        for i in 0..a.kh {
+            let srow = &a.scratch[(r + i) * a.sw..(r + i + 1) * a.sw];
+            for j in 0..a.kw {
+                let w = a.taps[i * a.kw + j];
+                for (o, &x) in out_row.iter_mut().zip(&srow[j..j + a.tw]) {
+                    *o = o.mul_add(x, w);
+                }
+            }
+        }
+    }
+}
+
+macro_rules! plain_row_kernel {
+    ($($t:ty),*) => {$(impl RowKernel for $t {})*};
+}
+plain_row_kernel!(
+    i8,
+    i16,
+    i32,
+    i64,
+    u8,
+    u16,
+    u32,
+    u64,
+    num_complex::Complex<f32>,
+    num_complex::Complex<f64>
+);
+
+#[cfg(target_arch = "x86_64")]
+macro_rules! avx2_row_kernel {
+    ($t:ty, $name:ident, $lanes:expr, $vec:ty, $zero:ident, $bcast:ident, $load:ident, $fma:ident, $store:ident) => {
+        /// AVX2+FMA version of [`generic`] for this element type.
+        ///
+        /// # Safety
+        /// The CPU must support AVX2 and FMA, and `a` must describe buffers of
+        /// the stated sizes: `scratch.len() ≥ (th + kh − 1)·sw`,
+        /// `sw = tw + kw − 1`, `taps.len() = kh·kw`, and
+        /// `out.len() ≥ (th − 1)·out_stride + tw`.
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn $name(a: &TileArgs<'_, $t>, out: &mut [$t]) {
+            use std::arch::x86_64::*;
+            const L: usize = $lanes;
+            const B: usize = 8;
+            assert!(a.scratch.len() >= (a.th + a.kh - 1) * a.sw && a.sw == a.tw + a.kw - 1);
+            assert!(a.taps.len() == a.kh * a.kw);
+            assert!(a.th == 0 || out.len() >= (a.th - 1) * a.out_stride + a.tw);
+            let sp = a.scratch.as_ptr();
+            let wp = a.taps.as_ptr();
+            for r in 0..a.th {
+                let op = out[r * a.out_stride..].as_mut_ptr();
+                let mut c = 0;
+                while c + L * B <= a.tw {
+                    let mut acc: [$vec; B] = [$zero(); B];
+                    for i in 0..a.kh {
+                        // SAFETY: row r + i < th + kh − 1 and columns
+                        // c + j + b·L + L − 1 < tw + kw − 1 = sw, within
+                        // scratch by the asserts above; taps index i·kw + j.
+                        unsafe {
+                            let srow = sp.add((r + i) * a.sw + c);
+                            let wrow = wp.add(i * a.kw);
+                            for j in 0..a.kw {
+                                let w = $bcast(&*wrow.add(j));
+                                let p = srow.add(j);
+                                for (b, acc_b) in acc.iter_mut().enumerate() {
+                                    *acc_b = $fma($load(p.add(b * L)), w, *acc_b);
+                                }
+                            }
+                        }
+                    }
+                    for (b, acc_b) in acc.iter().enumerate() {
+                        // SAFETY: c + b·L + L ≤ tw, within the output row.
+                        unsafe { $store(op.add(c + b * L), *acc_b) };
+                    }
+                    c += L * B;
+                }
+                while c + L <= a.tw {
+                    let mut acc = $zero();
+                    for i in 0..a.kh {
+                        // SAFETY: as above with one vector.
+                        unsafe {
+                            let srow = sp.add((r + i) * a.sw + c);
+                            let wrow = wp.add(i * a.kw);
+                            for j in 0..a.kw {
+                                acc = $fma($load(srow.add(j)), $bcast(&*wrow.add(j)), acc);
+                            }
+                        }
+                    }
+                    // SAFETY: c + L ≤ tw.
+                    unsafe { $store(op.add(c), acc) };
+                    c += L;
+                }
+                for cc in c..a.tw {
+                    let mut acc: $t = 0.0;
+                    for i in 0..a.kh {
+                        let srow = &a.scratch[(r + i) * a.sw + cc..];
+                        for j in 0..a.kw {
+                            acc = srow[j].mul_add(a.taps[i * a.kw + j], acc);
+                        }
+                    }
+                    out[r * a.out_stride + cc] = acc;
+                }
+            }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+avx2_row_kernel!(
+    f32,
+    rows_f32_avx2,
+    8,
+    std::arch::x86_64::__m256,
+    _mm256_setzero_ps,
+    _mm256_broadcast_ss,
+    _mm256_loadu_ps,
+    _mm256_fmadd_ps,
+    _mm256_storeu_ps
+);
+#[cfg(target_arch = "x86_64")]
+avx2_row_kernel!(
+    f64,
+    rows_f64_avx2,
+    4,
+    std::arch::x86_64::__m256d,
+    _mm256_setzero_pd,
+    _mm256_broadcast_sd,
+    _mm256_loadu_pd,
+    _mm256_fmadd_pd,
+    _mm256_storeu_pd
+);
+
+macro_rules! float_row_kernel {
+    ($t:ty, $avx2:ident) => {
+        impl RowKernel for $t {
+            fn correlate_rows(a: &TileArgs<'_, Self>, out: &mut [Self], level: Level) {
+                #[cfg(target_arch = "x86_64")]
+                if level >= Level::Avx2Fma && crate::simd::level() >= Level::Avx2Fma {
+                    // SAFETY: the CPU supports AVX2+FMA (checked by
+                    // simd::level); the buffer sizes are asserted inside.
+                    unsafe { $avx2(a, out) };
+                    return;
+                }
+                let _ = level;
+                generic(a, out);
+            }
+        }
+    };
+}
+float_row_kernel!(f32, rows_f32_avx2);
+float_row_kernel!(f64, rows_f64_avx2);
