@@ -341,7 +341,7 @@ def _fill_array(fillvalue: Any, dtype: np.dtype[Any]) -> np.ndarray:
         raise ValueError("fillvalue cannot be an empty array; give a scalar")
     if fv.size != 1:
         raise ValueError(f"fillvalue must be a scalar or an array with one element, got shape {fv.shape}")
-    item = fv.reshape(-1)[0].item()
+    item = fv.reshape(-1).tolist()[0]
     if item is None:
         item = math.nan
     try:
@@ -352,8 +352,11 @@ def _fill_array(fillvalue: Any, dtype: np.dtype[Any]) -> np.ndarray:
         raise ValueError(f"fillvalue must be a number, got {item!r}") from None
     if dtype.kind == "c":
         return np.array([as_complex], dtype=dtype)
-    if as_complex.imag != 0:
+    if isinstance(item, complex):
+        # scipy refuses any complex fill value for a real output, even 2+0j.
         raise ValueError(f"fillvalue {item!r} is complex but the output dtype is {dtype}; it cannot be cast")
+    if dtype.kind == "b":
+        return np.array([as_complex.real != 0])
     if dtype.kind == "f":
         with np.errstate(over="ignore"):
             return np.array([as_complex.real], dtype=dtype)
