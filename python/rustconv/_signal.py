@@ -387,7 +387,9 @@ def _plane(
     a, b = _prepare(in1, in2)
     name = "convolve2d" if convolution else "correlate2d"
     if not a.ndim == b.ndim == 2:
-        raise ValueError(f"{name} inputs must both be 2-D arrays, got in1.ndim={a.ndim} and in2.ndim={b.ndim}")
+        raise ValueError(
+            f"{name} inputs must both be 2-D arrays, got in1.ndim={a.ndim} and in2.ndim={b.ndim}"
+        )
     mode = _check_mode(mode)
     if not isinstance(boundary, str) or boundary not in _BOUNDARIES:
         raise ValueError(
