@@ -42,6 +42,27 @@ fn source(i: isize, len: usize, boundary: Boundary) -> Option<usize> {
     }
 }
 
+/// A zero-filled buffer from the allocator's zeroed pages: the engine writes
+/// every output element, so a separate zeroing pass over a large output
+/// would only cost memory bandwidth.
+fn zeroed<T: RowKernel>(len: usize) -> Result<Vec<T>> {
+    let bytes = len.checked_mul(std::mem::size_of::<T>());
+    if len == 0 || bytes == Some(0) {
+        return Ok(Vec::new());
+    }
+    let too_big = || Error::Memory(format!("cannot allocate an output of {len} elements"));
+    let layout = std::alloc::Layout::array::<T>(len).map_err(|_| too_big())?;
+    // SAFETY: the layout has a non-zero size (checked above).
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<T>();
+    if ptr.is_null() {
+        return Err(too_big());
+    }
+    // SAFETY: `ptr` comes from the global allocator with the layout of
+    // `[T; len]`; all `len` elements are initialised, since all-zero bits
+    // are a valid `T` (the safety contract of `RowKernel`).
+    Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
+}
+
 /// Correlates `input` with `kernel` under `boundary` (with `fill` where the
 /// boundary is constant), using the detected SIMD level.
 pub fn correlate_plane<T: RowKernel>(
@@ -78,7 +99,7 @@ pub fn correlate_plane_with<T: RowKernel>(
         )));
     }
     let out_len = p.out_len();
-    let mut out = try_filled(out_len, T::zero())?;
+    let mut out = zeroed::<T>(out_len)?;
     if out_len == 0 || kh == 0 || kw == 0 {
         // Empty sums are zero.
         return Ok(Array2::from_shape_vec((out_h, out_w), out).expect("length matches shape"));
@@ -101,7 +122,8 @@ pub fn correlate_plane_with<T: RowKernel>(
         for (r, row) in out.chunks_mut(out_w).enumerate() {
             let job = |(t, piece): (usize, &mut [T])| {
                 let tw = piece.len();
-                ctx.tile(r, t * tile_w, 1, tw, piece, tw)
+                let mut scratch = Vec::new();
+                ctx.tile(r, t * tile_w, 1, tw, piece, tw, &mut scratch)
             };
             if parallel {
                 row.par_chunks_mut(tile_w).enumerate().try_for_each(job)?;
@@ -112,10 +134,19 @@ pub fn correlate_plane_with<T: RowKernel>(
     } else {
         let job = |(b, band): (usize, &mut [T])| {
             let rows = band.len() / out_w;
+            let mut scratch = Vec::new();
             let mut c0 = 0;
             while c0 < out_w {
                 let tw = BAND_COLS.min(out_w - c0);
-                ctx.tile(b * BAND_ROWS, c0, rows, tw, &mut band[c0..], out_w)?;
+                ctx.tile(
+                    b * BAND_ROWS,
+                    c0,
+                    rows,
+                    tw,
+                    &mut band[c0..],
+                    out_w,
+                    &mut scratch,
+                )?;
                 c0 += tw;
             }
             Ok(())
@@ -147,7 +178,9 @@ struct Context<'a, 'v, T> {
 
 impl<T: RowKernel> Context<'_, '_, T> {
     /// Computes the `th × tw` output tile at (`r0`, `c0`) into `out` (row
-    /// stride `out_stride`, starting at the tile's first element).
+    /// stride `out_stride`, starting at the tile's first element), building
+    /// its input region in `scratch` (reused across a task's tiles).
+    #[allow(clippy::too_many_arguments)]
     fn tile(
         &self,
         r0: usize,
@@ -156,11 +189,15 @@ impl<T: RowKernel> Context<'_, '_, T> {
         tw: usize,
         out: &mut [T],
         out_stride: usize,
+        scratch: &mut Vec<T>,
     ) -> Result<()> {
         let (h, w) = self.input.dim();
         let sw = tw + self.kw - 1;
         let sh = th + self.kh - 1;
-        let mut scratch = try_filled(sh * sw, self.fill)?;
+        if scratch.len() < sh * sw {
+            *scratch = try_filled(sh * sw, self.fill)?;
+        }
+        let scratch = &mut scratch[..sh * sw];
         // Virtual column of scratch column c is c0 + c − off_w; the columns
         // inside the input form one run [lo, hi) copied as a slice.
         let first = c0 as isize - self.off_w;
@@ -172,7 +209,8 @@ impl<T: RowKernel> Context<'_, '_, T> {
         for (sr, dst) in scratch.chunks_mut(sw).enumerate() {
             let vr = r0 as isize + sr as isize - self.off_h;
             let Some(r) = source(vr, h, self.boundary) else {
-                continue; // already the fill value
+                dst.fill(self.fill);
+                continue;
             };
             let row = self.input.row(r);
             if let Some(src) = row.as_slice() {
@@ -181,20 +219,16 @@ impl<T: RowKernel> Context<'_, '_, T> {
                     dst[lo..hi].copy_from_slice(&src[s0..s0 + (hi - lo)]);
                 }
                 for c in (0..lo).chain(hi..sw) {
-                    if let Some(i) = cols[c] {
-                        dst[c] = src[i];
-                    }
+                    dst[c] = cols[c].map_or(self.fill, |i| src[i]);
                 }
             } else {
                 for (d, col) in dst.iter_mut().zip(&cols) {
-                    if let Some(i) = *col {
-                        *d = row[i];
-                    }
+                    *d = col.map_or(self.fill, |i| row[i]);
                 }
             }
         }
         let args = TileArgs {
-            scratch: &scratch,
+            scratch,
             sw,
             taps: self.taps,
             kh: self.kh,

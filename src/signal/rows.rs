@@ -33,7 +33,12 @@ pub struct TileArgs<'a, T> {
 
 /// An element type the plane engine can run on; float types override
 /// [`RowKernel::correlate_rows`] with SIMD kernels.
-pub trait RowKernel: Element {
+///
+/// # Safety
+/// The all-zero bit pattern must be a valid value of the type (the engine
+/// takes its output buffer from the allocator's zeroed memory). Implemented
+/// for the primitive numeric types and complex pairs of floats only.
+pub unsafe trait RowKernel: Element {
     /// Computes the tile into `out` (row `r` at `out[r * out_stride..][..tw]`).
     fn correlate_rows(a: &TileArgs<'_, Self>, out: &mut [Self], level: Level) {
         let _ = level;
@@ -60,7 +65,9 @@ pub fn generic<T: Element>(a: &TileArgs<'_, T>, out: &mut [T]) {
 }
 
 macro_rules! plain_row_kernel {
-    ($($t:ty),*) => {$(impl RowKernel for $t {})*};
+    // SAFETY: primitive integers and complex pairs of floats are valid
+    // (and zero) when all bits are zero.
+    ($($t:ty),*) => {$(unsafe impl RowKernel for $t {})*};
 }
 plain_row_kernel!(
     i8,
@@ -80,6 +87,13 @@ macro_rules! avx2_row_kernel {
     ($t:ty, $name:ident, $lanes:expr, $vec:ty, $zero:ident, $bcast:ident, $load:ident, $fma:ident, $store:ident) => {
         /// AVX2+FMA version of [`generic`] for this element type.
         ///
+        /// Output rows go in pairs: input row `r + i` serves kernel row `i`
+        /// of output row `r` and kernel row `i − 1` of row `r + 1`, so each
+        /// loaded vector feeds two FMAs (2 × 4 accumulators). Columns left
+        /// over, and an odd last row, go through the one-row path (8
+        /// accumulators). Each output element sums its taps in the same
+        /// order on every path.
+        ///
         /// # Safety
         /// The CPU must support AVX2 and FMA, and `a` must describe buffers of
         /// the stated sizes: `scratch.len() ≥ (th + kh − 1)·sw`,
@@ -89,21 +103,25 @@ macro_rules! avx2_row_kernel {
         unsafe fn $name(a: &TileArgs<'_, $t>, out: &mut [$t]) {
             use std::arch::x86_64::*;
             const L: usize = $lanes;
-            const B: usize = 8;
             assert!(a.scratch.len() >= (a.th + a.kh - 1) * a.sw && a.sw == a.tw + a.kw - 1);
             assert!(a.taps.len() == a.kh * a.kw);
             assert!(a.th == 0 || out.len() >= (a.th - 1) * a.out_stride + a.tw);
             let sp = a.scratch.as_ptr();
             let wp = a.taps.as_ptr();
-            for r in 0..a.th {
-                let op = out[r * a.out_stride..].as_mut_ptr();
-                let mut c = 0;
+            let op = out.as_mut_ptr();
+
+            // One output row from column `c` on.
+            // SAFETY (for every pointer access below): rows read are
+            // r + i < th + kh − 1 and columns c + j + b·L + L − 1 < sw (the
+            // loops keep c + block ≤ tw and j < kw), within scratch by the
+            // asserts; tap indices are below kh·kw; output offsets are
+            // r·out_stride + c + block ≤ (th − 1)·out_stride + tw.
+            let one_row = |r: usize, mut c: usize| {
+                const B: usize = 8;
+                let orow = unsafe { op.add(r * a.out_stride) };
                 while c + L * B <= a.tw {
                     let mut acc: [$vec; B] = [$zero(); B];
                     for i in 0..a.kh {
-                        // SAFETY: row r + i < th + kh − 1 and columns
-                        // c + j + b·L + L − 1 < tw + kw − 1 = sw, within
-                        // scratch by the asserts above; taps index i·kw + j.
                         unsafe {
                             let srow = sp.add((r + i) * a.sw + c);
                             let wrow = wp.add(i * a.kw);
@@ -117,15 +135,13 @@ macro_rules! avx2_row_kernel {
                         }
                     }
                     for (b, acc_b) in acc.iter().enumerate() {
-                        // SAFETY: c + b·L + L ≤ tw, within the output row.
-                        unsafe { $store(op.add(c + b * L), *acc_b) };
+                        unsafe { $store(orow.add(c + b * L), *acc_b) };
                     }
                     c += L * B;
                 }
                 while c + L <= a.tw {
                     let mut acc = $zero();
                     for i in 0..a.kh {
-                        // SAFETY: as above with one vector.
                         unsafe {
                             let srow = sp.add((r + i) * a.sw + c);
                             let wrow = wp.add(i * a.kw);
@@ -134,20 +150,63 @@ macro_rules! avx2_row_kernel {
                             }
                         }
                     }
-                    // SAFETY: c + L ≤ tw.
-                    unsafe { $store(op.add(c), acc) };
+                    unsafe { $store(orow.add(c), acc) };
                     c += L;
                 }
                 for cc in c..a.tw {
                     let mut acc: $t = 0.0;
                     for i in 0..a.kh {
-                        let srow = &a.scratch[(r + i) * a.sw + cc..];
                         for j in 0..a.kw {
-                            acc = srow[j].mul_add(a.taps[i * a.kw + j], acc);
+                            let x = a.scratch[(r + i) * a.sw + cc + j];
+                            acc = x.mul_add(a.taps[i * a.kw + j], acc);
                         }
                     }
-                    out[r * a.out_stride + cc] = acc;
+                    unsafe { *orow.add(cc) = acc };
                 }
+            };
+
+            let mut r = 0;
+            while r + 2 <= a.th {
+                const B: usize = 4;
+                let mut c = 0;
+                while c + L * B <= a.tw {
+                    let mut top: [$vec; B] = [$zero(); B];
+                    let mut bottom: [$vec; B] = [$zero(); B];
+                    for i in 0..=a.kh {
+                        unsafe {
+                            let srow = sp.add((r + i) * a.sw + c);
+                            for j in 0..a.kw {
+                                let p = srow.add(j);
+                                let x: [$vec; B] = std::array::from_fn(|b| $load(p.add(b * L)));
+                                if i < a.kh {
+                                    let w = $bcast(&*wp.add(i * a.kw + j));
+                                    for b in 0..B {
+                                        top[b] = $fma(x[b], w, top[b]);
+                                    }
+                                }
+                                if i >= 1 {
+                                    let w = $bcast(&*wp.add((i - 1) * a.kw + j));
+                                    for b in 0..B {
+                                        bottom[b] = $fma(x[b], w, bottom[b]);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    for b in 0..B {
+                        unsafe {
+                            $store(op.add(r * a.out_stride + c + b * L), top[b]);
+                            $store(op.add((r + 1) * a.out_stride + c + b * L), bottom[b]);
+                        }
+                    }
+                    c += L * B;
+                }
+                one_row(r, c);
+                one_row(r + 1, c);
+                r += 2;
+            }
+            if r < a.th {
+                one_row(r, 0);
             }
         }
     };
@@ -180,7 +239,8 @@ avx2_row_kernel!(
 
 macro_rules! float_row_kernel {
     ($t:ty, $avx2:ident) => {
-        impl RowKernel for $t {
+        // SAFETY: all-zero bits are the float 0.0.
+        unsafe impl RowKernel for $t {
             fn correlate_rows(a: &TileArgs<'_, Self>, out: &mut [Self], level: Level) {
                 #[cfg(target_arch = "x86_64")]
                 if level >= Level::Avx2Fma && crate::simd::level() >= Level::Avx2Fma {
