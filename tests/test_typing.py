@@ -14,3 +14,24 @@ def test_thread_api_types() -> None:
     rustconv.set_num_threads(old)
     version: str = rustconv.__version__
     assert version
+
+
+def test_signal_api_types() -> None:
+    import numpy as np
+
+    x = np.arange(12.0).reshape(3, 4)
+    k = np.ones((2, 2))
+    full: np.ndarray = rustconv.convolve(x, k, "full", "direct", workers=1)
+    corr: np.ndarray = rustconv.correlate(x, k, mode="same", method="auto", workers=None)
+    conv2: np.ndarray = rustconv.convolve2d(x, k, "valid", "symm", 0, workers=-1)
+    corr2: np.ndarray = rustconv.correlate2d(x, k, mode="same", boundary="wrap", fillvalue=1.5)
+    method: str = rustconv.choose_conv_method(x, k, "full")
+    measured: tuple[str, dict[str, float]] = rustconv.choose_conv_method(x, k, measure=True)
+    lags: np.ndarray = rustconv.correlation_lags(5, 3, "valid")
+    assert full.shape == (4, 5)
+    assert corr.shape == x.shape
+    assert conv2.shape == (2, 3)
+    assert corr2.shape == x.shape
+    assert method in ("direct", "fft")
+    assert measured[0] in measured[1]
+    assert lags.tolist() == [0, 1, 2]

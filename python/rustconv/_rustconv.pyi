@@ -4,6 +4,8 @@
 
 from typing import Any
 
+import numpy.typing as npt
+
 __version__: str
 
 def set_num_threads(n: int) -> None: ...
@@ -11,6 +13,19 @@ def get_num_threads() -> int: ...
 def _config() -> dict[str, Any]: ...
 
 # --- signal family ---
+
+def _correlate(
+    in1: npt.NDArray[Any], in2: npt.NDArray[Any], mode: str, flip: bool, workers: int | None = None
+) -> npt.NDArray[Any]: ...
+def _correlate2d(
+    in1: npt.NDArray[Any],
+    in2: npt.NDArray[Any],
+    mode: str,
+    flip: bool,
+    boundary: str,
+    fillvalue: npt.NDArray[Any],
+    workers: int | None = None,
+) -> npt.NDArray[Any]: ...
 
 # --- fft family ---
 

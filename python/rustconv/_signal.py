@@ -99,7 +99,8 @@ def _to_result(out: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
     if out.dtype == dtype:
         return out
     if dtype == np.bool_:
-        return out != 0
+        logical: np.ndarray = np.not_equal(out, 0)
+        return logical
     return out.astype(dtype)
 
 
