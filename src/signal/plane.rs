@@ -203,9 +203,15 @@ impl<T: RowKernel> Context<'_, '_, T> {
         let first = c0 as isize - self.off_w;
         let lo = (-first).clamp(0, sw as isize) as usize;
         let hi = (w as isize - first).clamp(lo as isize, sw as isize) as usize;
-        let cols: Vec<Option<usize>> = (0..sw)
-            .map(|c| source(first + c as isize, w, self.boundary))
-            .collect();
+        let col = |c: usize| source(first + c as isize, w, self.boundary);
+        // Rows read through strides gather every column; contiguous rows
+        // only the few outside [lo, hi).
+        let gather = self.input.ncols() > 1 && self.input.strides()[1] != 1;
+        let cols: Vec<Option<usize>> = if gather {
+            (0..sw).map(col).collect()
+        } else {
+            Vec::new()
+        };
         for (sr, dst) in scratch.chunks_mut(sw).enumerate() {
             let vr = r0 as isize + sr as isize - self.off_h;
             let Some(r) = source(vr, h, self.boundary) else {
@@ -219,11 +225,15 @@ impl<T: RowKernel> Context<'_, '_, T> {
                     dst[lo..hi].copy_from_slice(&src[s0..s0 + (hi - lo)]);
                 }
                 for c in (0..lo).chain(hi..sw) {
-                    dst[c] = cols[c].map_or(self.fill, |i| src[i]);
+                    dst[c] = col(c).map_or(self.fill, |i| src[i]);
+                }
+            } else if gather {
+                for (d, c) in dst.iter_mut().zip(&cols) {
+                    *d = c.map_or(self.fill, |i| row[i]);
                 }
             } else {
-                for (d, col) in dst.iter_mut().zip(&cols) {
-                    *d = col.map_or(self.fill, |i| row[i]);
+                for (c, d) in dst.iter_mut().enumerate() {
+                    *d = col(c).map_or(self.fill, |i| row[i]);
                 }
             }
         }
