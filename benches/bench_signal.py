@@ -109,26 +109,35 @@ def cases(size: int, length: int, workers: int, slow_rounds: int) -> list[Case]:
     return out
 
 
-def calibrate(workers: int) -> None:
-    """Per-thread rates for the cost model in rustconv/_signal.py."""
+def cpu_seconds(fn: Callable[[], object], repeat: int = 3) -> float:
+    """Least process CPU time of ``repeat`` runs: on a shared machine it counts
+    only the cycles this process got, which is what the cost model needs."""
+    best = math.inf
+    for _ in range(repeat):
+        start = time.process_time()
+        fn()
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def calibrate() -> None:
+    """Fits the per-thread constants of choose_conv_method's model (_signal._COSTS)."""
     rng = np.random.default_rng(1)
-    print("direct rate (multiply-adds per second per thread):")
+    print("dtype        MAC_RATE (MAC/s)  PER_OUTPUT (s)  FFT_RATE (3 N log2 N / s)")
     for dtype in (np.float32, np.float64, np.complex64, np.complex128):
-        for shape, kshape in (((1024, 1024), (3, 3)), ((1024, 1024), (15, 15)), ((1_000_000,), (101,))):
-            a = rng.standard_normal(shape).astype(dtype)
-            b = rng.standard_normal(kshape).astype(dtype)
-            t = min(
-                timed(lambda a=a, b=b: rustconv.convolve(a, b, "same", "direct", workers=workers))
-                for _ in range(3)
-            )
-            rate = a.size * b.size / t / workers
-            print(f"  {np.dtype(dtype).name:10s} {shape} * {kshape}: {rate:.2e}")
-    print("FFT rate (3 N log2 N per second, scipy.fft single thread):")
-    for n in (2**16, 2**20, 2**22):
-        a = rng.standard_normal(n // 2)
-        b = rng.standard_normal(n // 2)
-        t = min(timed(lambda a=a, b=b: scipy.signal.fftconvolve(a, b)) for _ in range(3))
-        print(f"  N={n}: {3 * n * math.log2(n) / t:.2e}")
+        image = rng.standard_normal((1024, 1024)).astype(dtype)
+        small = rng.standard_normal((3, 3)).astype(dtype)
+        large = rng.standard_normal((21, 21)).astype(dtype)
+        t_small = cpu_seconds(lambda i=image, k=small: rustconv.convolve(i, k, "same", "direct", workers=1))
+        t_large = cpu_seconds(lambda i=image, k=large: rustconv.convolve(i, k, "same", "direct", workers=1))
+        # Two points of t = out * (taps / MAC_RATE + PER_OUTPUT).
+        mac_rate = image.size * (large.size - small.size) / max(t_large - t_small, 1e-9)
+        per_output = max(t_small / image.size - small.size / mac_rate, 0.0)
+        n = 2**20
+        x = rng.standard_normal(n // 2).astype(dtype)
+        t_fft = cpu_seconds(lambda x=x: scipy.signal.fftconvolve(x, x))
+        fft_rate = 3 * n * math.log2(n) / t_fft
+        print(f"{np.dtype(dtype).name:12s} {mac_rate:16.2e}  {per_output:14.2e}  {fft_rate:.2e}")
 
 
 def main() -> None:
@@ -142,7 +151,7 @@ def main() -> None:
     parser.add_argument("--calibrate", action="store_true", help="print choose_conv_method's rates")
     args = parser.parse_args()
     if args.calibrate:
-        calibrate(args.workers)
+        calibrate()
         return
     size, length, rounds, slow = (1024, 100_000, 3, 1) if args.quick else (2048, 1_000_000, 7, 3)
     rounds = args.rounds or rounds

@@ -534,36 +534,47 @@ def correlate2d(
 
 # rustconv's crossover between its direct kernels and its FFT path.
 #
-# Model: predicted time = work / rate, with
-#   direct work = output elements x kernel elements (multiply-adds, after
-#                 the 'valid'/'same' output size), rate DIRECT_RATE per dtype;
-#   FFT work    = 3 transforms of the full size N: 3 * N * log2(N), rate
-#                 FFT_RATE, plus FFT_OVERHEAD seconds.
-# Rates are per thread, so the thread count cancels out. They came from
-# benches/bench_signal.py --calibrate on the 2-core AMD EPYC (Zen, AVX2)
-# machine: the direct rates from rustconv's kernels on 2048² images with 3×3
-# to 31×31 kernels and on 10⁶-sample signals with 101 taps; the FFT rate from
-# scipy.fft's single-threaded transforms, which rustconv's FFT path is
-# assumed to match. Recalibrate by rerunning that command and editing these
-# numbers.
-_DIRECT_RATE = {"f": 6.0e9, "d": 3.0e9, "F": 0.8e9, "D": 0.5e9}
-_FFT_RATE = 0.4e9
-_FFT_OVERHEAD = 2e-5
+# Model (seconds, per thread, so the thread count cancels out):
+#   direct = out_elements * (kernel_elements / MAC_RATE + PER_OUTPUT)
+#   fft    = 3 * N * log2(N) / FFT_RATE + FFT_OVERHEAD,  N = full output size
+# Measured with `python benches/bench_signal.py --calibrate` (CPU time, one
+# thread) on the 2-core AMD EPYC (Zen 3, AVX2+FMA) machine, 2026-11:
+#   float32: 2048² with 15×15 and 31×31 kernels 31-37e9 MAC/s, 3×3 1.2 ns
+#            per output (copying and writing dominate small kernels);
+#   float64: 1.2-1.5e10 MAC/s, 2.5 ns per output;
+#   complex64 / complex128 (portable kernel): 1.8e9 / 0.8e9 MAC/s.
+# The FFT rates are scipy.fft's single-threaded pocketfft on the same machine
+# (float32 ≈ 2e9, float64 ≈ 1e9 "3 N log2 N" per second for N = 2^16..2^22;
+# complex inputs need full complex transforms, about half that); rustconv's
+# FFT path (rustfft/realfft) is assumed to be at least that fast. With these,
+# 2048² float32 'same' stays direct up to 31×31 (about 120 ms direct against
+# 140 ms FFT, per thread) and 1-D 10⁶ × 101 float64 stays direct (9 ms
+# against 60 ms). To recalibrate, rerun the command and edit this table.
+_COSTS: dict[str, tuple[float, float, float]] = {
+    # dtype char: (MAC_RATE, PER_OUTPUT, FFT_RATE)
+    "f": (3.5e10, 1.2e-9, 2.0e9),
+    "d": (1.3e10, 2.5e-9, 1.0e9),
+    "F": (1.8e9, 5e-9, 1.0e9),
+    "D": (0.8e9, 1e-8, 0.5e9),
+}
+_FFT_OVERHEAD = 5e-5
 
 
-def _direct_work(s1: tuple[int, ...], s2: tuple[int, ...], mode: str) -> float:
+def _predicted_times(s1: tuple[int, ...], s2: tuple[int, ...], mode: str, char: str) -> tuple[float, float]:
+    """(direct, fft) seconds per thread from the model above."""
+    mac_rate, per_output, fft_rate = _COSTS.get(char, _COSTS["d"])
     if mode == "full":
         out = [n + k - 1 for n, k in zip(s1, s2)]
     elif mode == "same":
         out = list(s1)
     else:
         out = [abs(n - k) + 1 for n, k in zip(s1, s2)]
-    return float(math.prod(out)) * float(min(math.prod(s1), math.prod(s2)))
-
-
-def _fft_work(s1: tuple[int, ...], s2: tuple[int, ...]) -> float:
+    out_size = float(math.prod(out))
+    kernel = float(min(math.prod(s1), math.prod(s2)))
+    direct = out_size * (kernel / mac_rate + per_output)
     n = float(math.prod(n + k - 1 for n, k in zip(s1, s2)))
-    return 3.0 * n * math.log2(max(n, 2.0))
+    fft = 3.0 * n * math.log2(max(n, 2.0)) / fft_rate + _FFT_OVERHEAD
+    return direct, fft
 
 
 @overload
@@ -640,9 +651,9 @@ def choose_conv_method(
     if a.size == 0 or b.size == 0 or a.ndim != b.ndim or _fftconvolve_impl() is None:
         return "direct"
     char = np.result_type(a, b).char
-    rate = _DIRECT_RATE.get(char, _DIRECT_RATE["d"])
-    direct_time = _direct_work(a.shape, b.shape, mode) / rate
-    fft_time = _fft_work(a.shape, b.shape) / _FFT_RATE + _FFT_OVERHEAD
+    if char == "e":
+        char = "f"  # float16 computes in float32
+    direct_time, fft_time = _predicted_times(a.shape, b.shape, mode, char)
     return "fft" if fft_time < direct_time else "direct"
 
 
