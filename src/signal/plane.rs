@@ -141,26 +141,32 @@ pub fn correlate_plane_with<T: RowKernel>(
     };
     let parallel = worth_parallel(out_len.saturating_mul(kh * kw));
     if out_h < BAND_MIN_ROWS {
-        let tile_w = out_w.min(ROW_COLS);
+        let tiles = column_tiles(out_w, w, kw, p.offsets[1], ROW_COLS);
         for (r, row) in out.chunks_mut(out_w).enumerate() {
-            let job = |(t, piece): (usize, &mut [T])| {
+            let mut pieces = Vec::with_capacity(tiles.len());
+            let mut rest = row;
+            for &(c0, tw) in &tiles {
+                let (piece, tail) = rest.split_at_mut(tw);
+                pieces.push((c0, piece));
+                rest = tail;
+            }
+            let job = |(c0, piece): (usize, &mut [T])| {
                 let tw = piece.len();
                 let mut scratch = Vec::new();
-                ctx.tile(r, t * tile_w, 1, tw, piece, tw, &mut scratch)
+                ctx.tile(r, c0, 1, tw, piece, tw, &mut scratch)
             };
             if parallel {
-                row.par_chunks_mut(tile_w).enumerate().try_for_each(job)?;
+                pieces.into_par_iter().try_for_each(job)?;
             } else {
-                row.chunks_mut(tile_w).enumerate().try_for_each(job)?;
+                pieces.into_iter().try_for_each(job)?;
             }
         }
     } else {
+        let tiles = column_tiles(out_w, w, kw, p.offsets[1], BAND_COLS);
         let job = |(b, band): (usize, &mut [T])| {
             let rows = band.len() / out_w;
             let mut scratch = Vec::new();
-            let mut c0 = 0;
-            while c0 < out_w {
-                let tw = BAND_COLS.min(out_w - c0);
+            for &(c0, tw) in &tiles {
                 ctx.tile(
                     b * BAND_ROWS,
                     c0,
@@ -170,7 +176,6 @@ pub fn correlate_plane_with<T: RowKernel>(
                     out_w,
                     &mut scratch,
                 )?;
-                c0 += tw;
             }
             Ok(())
         };
@@ -185,6 +190,32 @@ pub fn correlate_plane_with<T: RowKernel>(
         }
     }
     Ok(Array2::from_shape_vec((out_h, out_w), out).expect("length matches shape"))
+}
+
+/// Column tiles `(c0, tw)` covering `0..out_w`: the left border (columns
+/// whose window starts before the input), the interior in pieces of at most
+/// `chunk` (windows wholly inside, read in place from contiguous rows), and
+/// the right border. Depends only on the shape.
+fn column_tiles(
+    out_w: usize,
+    w: usize,
+    kw: usize,
+    off_w: usize,
+    chunk: usize,
+) -> Vec<(usize, usize)> {
+    // Output column c reads input columns c − off_w ..= c − off_w + kw − 1.
+    let a = off_w.min(out_w);
+    let b = (w + off_w + 1).saturating_sub(kw).clamp(a, out_w);
+    let mut tiles = Vec::new();
+    for (start, end) in [(0, a), (a, b), (b, out_w)] {
+        let mut c0 = start;
+        while c0 < end {
+            let tw = chunk.min(end - c0);
+            tiles.push((c0, tw));
+            c0 += tw;
+        }
+    }
+    tiles
 }
 
 struct Context<'a, 'v, T> {
@@ -217,27 +248,44 @@ impl<T: RowKernel> Context<'_, '_, T> {
         let (h, w) = self.input.dim();
         let sw = tw + self.kw - 1;
         let sh = th + self.kh - 1;
-        if scratch.len() < sh * sw {
-            *scratch = try_filled(sh * sw, self.fill)?;
-        }
-        let scratch = &mut scratch[..sh * sw];
-        // Virtual column of scratch column c is c0 + c − off_w; the columns
-        // inside the input form one run [lo, hi) copied as a slice.
+        // Virtual column of window column c is c0 + c − off_w; the columns
+        // inside the input form one run [lo, hi).
         let first = c0 as isize - self.off_w;
         let lo = (-first).clamp(0, sw as isize) as usize;
         let hi = (w as isize - first).clamp(lo as isize, sw as isize) as usize;
         let col = |c: usize| source(first + c as isize, w, self.boundary);
-        // Rows read through strides gather every column; contiguous rows
-        // only the few outside [lo, hi).
+        // Rows whose window lies inside a contiguous input row are read in
+        // place; the others are built in `scratch` through the boundary rule.
+        let sources: Vec<Option<usize>> = (0..sh)
+            .map(|sr| source(r0 as isize + sr as isize - self.off_h, h, self.boundary))
+            .collect();
+        let in_place = |src: Option<usize>| -> Option<&[T]> {
+            let r = src?;
+            if lo != 0 || hi != sw {
+                return None;
+            }
+            let row = self.input.row(r);
+            let s = row.to_slice()?;
+            let start = first as usize;
+            s.get(start..start + sw)
+        };
+        let built = sources.iter().filter(|&&r| in_place(r).is_none()).count();
+        if scratch.len() < built * sw {
+            *scratch = try_filled(built * sw, self.fill)?;
+        }
         let gather = self.input.ncols() > 1 && self.input.strides()[1] != 1;
         let cols: Vec<Option<usize>> = if gather {
             (0..sw).map(col).collect()
         } else {
             Vec::new()
         };
-        for (sr, dst) in scratch.chunks_mut(sw).enumerate() {
-            let vr = r0 as isize + sr as isize - self.off_h;
-            let Some(r) = source(vr, h, self.boundary) else {
+        let mut next = scratch[..built * sw].chunks_mut(sw);
+        for &src in &sources {
+            if in_place(src).is_some() {
+                continue;
+            }
+            let Some(dst) = next.next() else { break };
+            let Some(r) = src else {
                 dst.fill(self.fill);
                 continue;
             };
@@ -260,9 +308,16 @@ impl<T: RowKernel> Context<'_, '_, T> {
                 }
             }
         }
+        let mut built_rows = scratch[..built * sw].chunks(sw);
+        let mut rows: Vec<&[T]> = Vec::with_capacity(sh);
+        for &src in &sources {
+            match in_place(src) {
+                Some(s) => rows.push(s),
+                None => rows.push(built_rows.next().unwrap_or(&[])),
+            }
+        }
         let args = TileArgs {
-            scratch,
-            sw,
+            rows: &rows,
             taps: self.taps,
             kh: self.kh,
             kw: self.kw,

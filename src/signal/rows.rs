@@ -1,4 +1,4 @@
-//! Row kernels: a 'valid' correlation of a contiguous scratch block.
+//! Row kernels: a 'valid' correlation over a tile's input rows.
 //!
 //! The generic kernel serves every element type and is the reference; for
 //! float32 and float64 an AVX2+FMA kernel runs when [`crate::simd::level`]
@@ -10,13 +10,12 @@
 use crate::element::Element;
 use crate::simd::Level;
 
-/// One tile's work: `out[r][c] = Σ_{i,j} scratch[r + i][c + j] · taps[i][j]`
+/// One tile's work: `out[r][c] = Σ_{i,j} rows[r + i][c + j] · taps[i][j]`
 /// for `r < th`, `c < tw`.
 pub struct TileArgs<'a, T> {
-    /// `(th + kh − 1)` rows of `sw = tw + kw − 1` elements.
-    pub scratch: &'a [T],
-    /// Scratch row length.
-    pub sw: usize,
+    /// `th + kh − 1` input rows of at least `tw + kw − 1` elements each
+    /// (rows of the input itself, or of a boundary-extended scratch block).
+    pub rows: &'a [&'a [T]],
     /// `kh × kw` taps, C order.
     pub taps: &'a [T],
     /// Kernel rows.
@@ -53,7 +52,7 @@ pub fn generic<T: Element>(a: &TileArgs<'_, T>, out: &mut [T]) {
         let out_row = &mut out[r * a.out_stride..r * a.out_stride + a.tw];
         out_row.fill(T::zero());
         for i in 0..a.kh {
-            let srow = &a.scratch[(r + i) * a.sw..(r + i + 1) * a.sw];
+            let srow = a.rows[r + i];
             for j in 0..a.kw {
                 let w = a.taps[i * a.kw + j];
                 for (o, &x) in out_row.iter_mut().zip(&srow[j..j + a.tw]) {
@@ -95,27 +94,24 @@ macro_rules! avx2_row_kernel {
         /// order on every path.
         ///
         /// # Safety
-        /// The CPU must support AVX2 and FMA, and `a` must describe buffers of
-        /// the stated sizes: `scratch.len() ≥ (th + kh − 1)·sw`,
-        /// `sw = tw + kw − 1`, `taps.len() = kh·kw`, and
-        /// `out.len() ≥ (th − 1)·out_stride + tw`.
+        /// The CPU must support AVX2 and FMA (the buffer sizes are checked).
         #[target_feature(enable = "avx2,fma")]
         unsafe fn $name(a: &TileArgs<'_, $t>, out: &mut [$t]) {
             use std::arch::x86_64::*;
             const L: usize = $lanes;
-            assert!(a.scratch.len() >= (a.th + a.kh - 1) * a.sw && a.sw == a.tw + a.kw - 1);
+            assert!(a.rows.len() >= a.th + a.kh - 1);
+            assert!(a.rows.iter().all(|row| row.len() >= a.tw + a.kw - 1));
             assert!(a.taps.len() == a.kh * a.kw);
             assert!(a.th == 0 || out.len() >= (a.th - 1) * a.out_stride + a.tw);
-            let sp = a.scratch.as_ptr();
             let wp = a.taps.as_ptr();
             let op = out.as_mut_ptr();
 
             // One output row from column `c` on.
             // SAFETY (for every pointer access below): rows read are
-            // r + i < th + kh − 1 and columns c + j + b·L + L − 1 < sw (the
-            // loops keep c + block ≤ tw and j < kw), within scratch by the
-            // asserts; tap indices are below kh·kw; output offsets are
-            // r·out_stride + c + block ≤ (th − 1)·out_stride + tw.
+            // r + i < th + kh − 1 and columns c + j + b·L + L − 1 <
+            // tw + kw − 1 (the loops keep c + block ≤ tw and j < kw), within
+            // each row by the asserts; tap indices are below kh·kw; output
+            // offsets are r·out_stride + c + block ≤ (th − 1)·out_stride + tw.
             let one_row = |r: usize, mut c: usize| {
                 const B: usize = 8;
                 let orow = unsafe { op.add(r * a.out_stride) };
@@ -123,7 +119,7 @@ macro_rules! avx2_row_kernel {
                     let mut acc: [$vec; B] = [$zero(); B];
                     for i in 0..a.kh {
                         unsafe {
-                            let srow = sp.add((r + i) * a.sw + c);
+                            let srow = a.rows[r + i].as_ptr().add(c);
                             let wrow = wp.add(i * a.kw);
                             for j in 0..a.kw {
                                 let w = $bcast(&*wrow.add(j));
@@ -143,7 +139,7 @@ macro_rules! avx2_row_kernel {
                     let mut acc = $zero();
                     for i in 0..a.kh {
                         unsafe {
-                            let srow = sp.add((r + i) * a.sw + c);
+                            let srow = a.rows[r + i].as_ptr().add(c);
                             let wrow = wp.add(i * a.kw);
                             for j in 0..a.kw {
                                 acc = $fma($load(srow.add(j)), $bcast(&*wrow.add(j)), acc);
@@ -157,7 +153,7 @@ macro_rules! avx2_row_kernel {
                     let mut acc: $t = 0.0;
                     for i in 0..a.kh {
                         for j in 0..a.kw {
-                            let x = a.scratch[(r + i) * a.sw + cc + j];
+                            let x = a.rows[r + i][cc + j];
                             acc = x.mul_add(a.taps[i * a.kw + j], acc);
                         }
                     }
@@ -174,7 +170,7 @@ macro_rules! avx2_row_kernel {
                     let mut bottom: [$vec; B] = [$zero(); B];
                     for i in 0..=a.kh {
                         unsafe {
-                            let srow = sp.add((r + i) * a.sw + c);
+                            let srow = a.rows[r + i].as_ptr().add(c);
                             for j in 0..a.kw {
                                 let p = srow.add(j);
                                 let x: [$vec; B] = std::array::from_fn(|b| $load(p.add(b * L)));
