@@ -593,3 +593,37 @@ def test_property_against_scipy(
             getattr(rustconv, func)(a, b, *args)
         return
     assert_matches(getattr(rustconv, func)(a, b, *args), ref)
+
+
+# --- the private bindings validate on their own ---------------------------------------
+
+
+def test_bindings_reject_bad_arguments_without_crashing() -> None:
+    from rustconv import _rustconv
+
+    f64, f32 = np.ones((3, 3)), np.ones((2, 2), np.float32)
+    fill = np.zeros(1)
+    with pytest.raises(TypeError, match="same dtype"):
+        _rustconv._correlate(f64, f32, "full", False)
+    with pytest.raises(TypeError, match=r"numpy\.ndarray"):
+        _rustconv._correlate([1.0], f64, "full", False)
+    with pytest.raises(TypeError, match="supported dtypes"):
+        _rustconv._correlate(np.ones(3, bool), np.ones(2, bool), "full", False)
+    with pytest.raises(ValueError, match="mode"):
+        _rustconv._correlate(f64, f64, "middle", False)
+    with pytest.raises(ValueError, match="valid"):
+        _rustconv._correlate(np.ones((2, 2)), f64, "valid", True)
+    with pytest.raises(ValueError, match="dimensionality"):
+        _rustconv._correlate(f64, np.ones(2), "full", True)
+    with pytest.raises(ValueError, match="2-D"):
+        _rustconv._correlate2d(np.ones(3), np.ones(2), "full", True, "fill", fill)
+    with pytest.raises(ValueError, match="boundary"):
+        _rustconv._correlate2d(f64, f64, "full", True, "mirror", fill)
+    with pytest.raises(TypeError, match="fillvalue"):
+        _rustconv._correlate2d(f64, f64, "full", True, "fill", np.zeros(1, np.float32))
+    with pytest.raises(ValueError, match="fillvalue"):
+        _rustconv._correlate2d(f64, f64, "full", True, "fill", np.zeros(2))
+    with pytest.raises(ValueError, match="workers"):
+        _rustconv._correlate(f64, f64, "full", False, 0)
+    out = _rustconv._correlate2d(f64, f64, "same", True, "wrap", fill)
+    assert_matches(out, signal.convolve2d(f64, f64, "same", "wrap"))
