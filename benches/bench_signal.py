@@ -79,8 +79,8 @@ def cases(size: int, length: int, workers: int, slow_rounds: int) -> list[Case]:
     out.append(
         Case(
             f"correlate2d float32 {size}² 'same' 7x7 symm",
-            lambda: rustconv.correlate2d(image, kernel, "same", "symm", workers=workers),
-            lambda: scipy.signal.correlate2d(image, kernel, "same", "symm"),
+            lambda kernel=kernel: rustconv.correlate2d(image, kernel, "same", "symm", workers=workers),
+            lambda kernel=kernel: scipy.signal.correlate2d(image, kernel, "same", "symm"),
             2.0 * size * size * 49,
             None,
             1,  # scipy's 'symm' loop takes seconds
