@@ -537,23 +537,25 @@ def correlate2d(
 # Model (seconds, per thread, so the thread count cancels out):
 #   direct = out_elements * (kernel_elements / MAC_RATE + PER_OUTPUT)
 #   fft    = 3 * N * log2(N) / FFT_RATE + FFT_OVERHEAD,  N = full output size
-# Measured with `python benches/bench_signal.py --calibrate` (CPU time, one
-# thread) on the 2-core AMD EPYC (Zen 3, AVX2+FMA) machine, 2026-11:
-#   float32: 2048² with 15×15 and 31×31 kernels 31-37e9 MAC/s, 3×3 1.2 ns
-#            per output (copying and writing dominate small kernels);
-#   float64: 1.2-1.5e10 MAC/s, 2.5 ns per output;
-#   complex64 / complex128 (portable kernel): 1.8e9 / 0.8e9 MAC/s.
-# The FFT rates are scipy.fft's single-threaded pocketfft on the same machine
-# (float32 ≈ 2e9, float64 ≈ 1e9 "3 N log2 N" per second for N = 2^16..2^22;
-# complex inputs need full complex transforms, about half that); rustconv's
-# FFT path (rustfft/realfft) is assumed to be at least that fast. With these,
-# 2048² float32 'same' stays direct up to 31×31 (about 120 ms direct against
-# 140 ms FFT, per thread) and 1-D 10⁶ × 101 float64 stays direct (9 ms
-# against 60 ms). To recalibrate, rerun the command and edit this table.
+# Measured on the 2-core AMD EPYC (Zen 3, AVX2+FMA) machine, 2026-11, in CPU
+# time (the machine was shared): `python benches/bench_signal.py --calibrate`
+# gave float32 4.1e10 MAC/s and 1.1 ns per output, float64 1.5e10 and 2.3 ns,
+# complex64 2.2e9, complex128 9.6e8 (1024² images, 3×3 and 21×21 kernels);
+# the full benchmark's 2048² float32 runs gave less, 1.9e10 at 15×15 and
+# 2.2e10 at 31×31 (CPU time of both threads), and the table below takes
+# values between the two so that the model errs towards the FFT only where
+# the two are close. FFT_RATE is scipy.fft's single-threaded pocketfft on the
+# same machine (float32 1.3-2.2e9, float64 0.5-1.4e9 "3 N log2 N" per second
+# for N = 2^16..2^22; complex inputs need complex transforms, about half
+# that); rustconv's FFT path (rustfft/realfft) is assumed to be as fast per
+# thread. With these, 2048² float32 'same' is direct up to about 27×27
+# (15×15: 44 ms direct against 140 ms FFT, per thread) and FFT from about
+# 31×31 (175 ms against 140 ms); 1-D 10⁶ × 101 float64 is direct (13 ms
+# against 60 ms). To recalibrate, rerun those commands and edit this table.
 _COSTS: dict[str, tuple[float, float, float]] = {
     # dtype char: (MAC_RATE, PER_OUTPUT, FFT_RATE)
-    "f": (3.5e10, 1.2e-9, 2.0e9),
-    "d": (1.3e10, 2.5e-9, 1.0e9),
+    "f": (2.4e10, 1.2e-9, 2.0e9),
+    "d": (1.0e10, 2.5e-9, 1.0e9),
     "F": (1.8e9, 5e-9, 1.0e9),
     "D": (0.8e9, 1e-8, 0.5e9),
 }
