@@ -627,3 +627,16 @@ def test_bindings_reject_bad_arguments_without_crashing() -> None:
         _rustconv._correlate(f64, f64, "full", False, 0)
     out = _rustconv._correlate2d(f64, f64, "same", True, "wrap", fill)
     assert_matches(out, signal.convolve2d(f64, f64, "same", "wrap"))
+
+
+def test_impossible_outputs_are_memory_errors() -> None:
+    from numpy.lib.stride_tricks import as_strided
+
+    zero = np.zeros(1)
+    line = as_strided(zero, shape=(2**40,), strides=(0,))
+    with pytest.raises(MemoryError, match="allocate"):
+        rustconv.convolve(line, line, method="direct")
+    volume = as_strided(zero, shape=(2**14, 2**14, 2**12), strides=(0, 0, 0))
+    with pytest.raises(MemoryError, match="allocate"):
+        rustconv.correlate(volume, np.ones((2, 2, 2)), method="direct")
+    assert_matches(rustconv.convolve([1.0, 2.0], [1.0, 1.0]), np.array([1.0, 3.0, 2.0]))
