@@ -640,3 +640,43 @@ def test_impossible_outputs_are_memory_errors() -> None:
     with pytest.raises(MemoryError, match="allocate"):
         rustconv.correlate(volume, np.ones((2, 2, 2)), method="direct")
     assert_matches(rustconv.convolve([1.0, 2.0], [1.0, 1.0]), np.array([1.0, 3.0, 2.0]))
+
+
+def test_fft_glue_with_a_stand_in_fftconvolve(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The FFT method's glue (delegation, integer rounding, correlate's
+    reversed conjugate, scipy's NaN warning, the 'auto' choice), checked with
+    scipy's fftconvolve standing in for rustconv's."""
+    from rustconv import _fft
+
+    calls: list[int | None] = []
+
+    def stand_in(in1: Any, in2: Any, mode: str = "full", *, workers: int | None = None) -> np.ndarray:
+        calls.append(workers)
+        out: np.ndarray = signal.fftconvolve(in1, in2, mode=mode)
+        return out
+
+    monkeypatch.setattr(_fft, "fftconvolve", stand_in, raising=False)
+    rng = np.random.default_rng(21)
+    for dtype in ("float32", "float64", "complex128", "int16"):
+        a, b = random_array(rng, (9, 11), dtype), random_array(rng, (4, 3), dtype)
+        if a.dtype.kind == "i":
+            a, b = a % 50, b % 50
+        for mode in MODES:
+            for x, y in ((a, b), (b, a)):
+                for func in ("convolve", "correlate"):
+                    try:
+                        ref = getattr(signal, func)(x, y, mode, method="fft")
+                    except ValueError:
+                        continue
+                    assert_matches(getattr(rustconv, func)(x, y, mode, method="fft", workers=2), ref)
+    assert calls
+    assert set(calls) == {2}
+    with pytest.warns(RuntimeWarning, match="NAN or inf"):
+        rustconv.convolve(np.array([np.nan, 1.0]), np.ones(2), method="fft")
+    big, kernel = np.ones(2**16), np.ones(2**12)
+    assert rustconv.choose_conv_method(big, kernel) == "fft"
+    assert rustconv.convolve(big, kernel).shape == (2**16 + 2**12 - 1,)
+    assert rustconv.choose_conv_method(np.ones(50), np.ones(3)) == "direct"
+    method, times = rustconv.choose_conv_method(np.ones(300), np.ones(9), measure=True)
+    assert set(times) == {"fft", "direct"}
+    assert method in times
