@@ -10,7 +10,7 @@ use crate::dispatch_dtype;
 use crate::error::{Error, Result};
 use crate::pad::Boundary;
 use crate::params::Mode;
-use crate::signal::direct::correlate_nd;
+use crate::signal::direct::correlate_planes;
 use crate::signal::params::{CorrelateParams, SameOrigin};
 use crate::signal::plane::correlate_plane;
 use crate::signal::rows::RowKernel;
@@ -70,7 +70,7 @@ fn correlate_any<T: RowKernel>(
             };
             Ok(correlate_plane(&x, &k, params, boundary, fill)?.into_dyn())
         }
-        _ => correlate_nd(input, kernel, params),
+        _ => correlate_planes(input, kernel, params),
     }
 }
 

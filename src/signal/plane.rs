@@ -108,6 +108,20 @@ pub fn correlate_plane_with<T: RowKernel>(
     fill: T,
     level: Level,
 ) -> Result<Array2<T>> {
+    plane(input, kernel, p, boundary, fill, level, true)
+}
+
+/// The engine; `allow_parallel = false` keeps it on the calling thread (for
+/// callers that already split their work across threads).
+pub(crate) fn plane<T: RowKernel>(
+    input: &ArrayView2<'_, T>,
+    kernel: &ArrayView2<'_, T>,
+    p: &CorrelateParams,
+    boundary: Boundary,
+    fill: T,
+    level: Level,
+    allow_parallel: bool,
+) -> Result<Array2<T>> {
     let (h, w) = input.dim();
     let (kh, kw) = kernel.dim();
     if p.out_shape.len() != 2 || p.offsets.len() != 2 {
@@ -139,7 +153,7 @@ pub fn correlate_plane_with<T: RowKernel>(
         fill,
         level,
     };
-    let parallel = worth_parallel(out_len.saturating_mul(kh * kw));
+    let parallel = allow_parallel && worth_parallel(out_len.saturating_mul(kh * kw));
     if out_h < BAND_MIN_ROWS {
         let tiles = column_tiles(out_w, w, kw, p.offsets[1], ROW_COLS);
         for (r, row) in out.chunks_mut(out_w).enumerate() {
