@@ -1,6 +1,7 @@
-//! The generic N-d direct correlation: any element type, any ndim, any
-//! strides, implicit zeros outside the input. It is the path for three and
-//! more dimensions and the reference the fast paths are tested against.
+//! N-d direct correlation with implicit zeros outside the input: the generic
+//! loop (any element type, ndim and strides; the reference the fast paths
+//! are tested against) and the plane decomposition that runs three and more
+//! dimensions on the 2-D engine.
 
 use super::params::CorrelateParams;
 use super::rows::RowKernel;

@@ -5,9 +5,10 @@
 //! the input beyond its ends by a boundary rule and `taps` is the kernel,
 //! reversed for a convolution ([`taps`] is the one place that reverses it).
 //! [`params::CorrelateParams`] owns the output shapes and offsets of every
-//! mode; [`direct::correlate_nd`] is the generic N-d path (also the
-//! reference); [`plane::correlate_plane`] is the tiled 1-D/2-D engine with
-//! the boundary rules and SIMD row kernels.
+//! mode; [`plane::correlate_plane`] is the tiled 1-D/2-D engine with the
+//! boundary rules and SIMD row kernels; [`direct::correlate_planes`] sums
+//! plane correlations for three and more dimensions; and
+//! [`direct::correlate_nd`] is the generic N-d loop, the reference.
 
 pub mod direct;
 pub mod params;
