@@ -98,6 +98,18 @@ def cases(size: int, length: int, workers: int, slow_rounds: int) -> list[Case]:
                 5,
             )
         )
+    volume = rng.standard_normal((64, 64, 64)).astype(np.float32)
+    box = rng.standard_normal((5, 5, 5)).astype(np.float32)
+    out.append(
+        Case(
+            "convolve direct float32 64³ 'same' 5x5x5",
+            lambda: rustconv.convolve(volume, box, "same", "direct", workers=workers),
+            lambda: scipy.signal.convolve(volume, box, "same", "direct"),
+            2.0 * volume.size * box.size,
+            None,
+            3,
+        )
+    )
     x = rng.standard_normal(length)
     taps = rng.standard_normal(101)
     out.append(
