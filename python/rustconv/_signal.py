@@ -581,14 +581,29 @@ def _predicted_times(s1: tuple[int, ...], s2: tuple[int, ...], mode: str, char: 
 
 @overload
 def choose_conv_method(
-    in1: npt.ArrayLike, in2: npt.ArrayLike, mode: str = ..., measure: Literal[False] = ...
+    in1: npt.ArrayLike,
+    in2: npt.ArrayLike,
+    mode: str = ...,
+    measure: Literal[False] = ...,
+    *,
+    workers: int | None = ...,
 ) -> str: ...
 @overload
 def choose_conv_method(
-    in1: npt.ArrayLike, in2: npt.ArrayLike, mode: str = ..., *, measure: Literal[True]
+    in1: npt.ArrayLike,
+    in2: npt.ArrayLike,
+    mode: str = ...,
+    *,
+    measure: Literal[True],
+    workers: int | None = ...,
 ) -> tuple[str, dict[str, float]]: ...
 def choose_conv_method(
-    in1: npt.ArrayLike, in2: npt.ArrayLike, mode: str = "full", measure: bool = False
+    in1: npt.ArrayLike,
+    in2: npt.ArrayLike,
+    mode: str = "full",
+    measure: bool = False,
+    *,
+    workers: int | None = None,
 ) -> str | tuple[str, dict[str, float]]:
     """Pick the faster of rustconv's direct and FFT methods (scipy.signal.choose_conv_method).
 
@@ -603,6 +618,9 @@ def choose_conv_method(
     measure : bool, optional
         If True, time both methods on these inputs and return the faster
         with the times; otherwise predict from rustconv's cost model.
+    workers : int, optional
+        Threads for the timed runs of ``measure=True`` (the model's rates
+        are per thread, so the prediction does not depend on it).
 
     Returns
     -------
@@ -637,11 +655,12 @@ def choose_conv_method(
     a = np.asarray(in1)
     b = np.asarray(in2)
     mode = _check_mode(mode)
+    w = as_workers(workers)
     if measure:
         times: dict[str, float] = {}
         methods = ["direct"] if _fftconvolve_impl() is None else ["fft", "direct"]
         for method in methods:
-            timer = timeit.Timer(lambda m=method: convolve(a, b, mode=mode, method=m))  # type: ignore[misc]
+            timer = timeit.Timer(lambda m=method: convolve(a, b, mode=mode, method=m, workers=w))  # type: ignore[misc]
             number, _ = timer.autorange()
             times[method] = min(timer.repeat(3, number)) / number
         best = min(times, key=lambda m: times[m])
