@@ -57,33 +57,10 @@ fn zeroed<T: RowKernel>(len: usize) -> Result<Vec<T>> {
     if ptr.is_null() {
         return Err(too_big());
     }
-    advise_huge_pages(ptr.cast::<u8>(), layout.size());
     // SAFETY: `ptr` comes from the global allocator with the layout of
     // `[T; len]`; all `len` elements are initialised, since all-zero bits
     // are a valid `T` (the safety contract of `RowKernel`).
     Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
-}
-
-/// Asks Linux to back a large fresh buffer with transparent huge pages. In
-/// this machine's virtual machines a 4 KiB page fault costs about a
-/// microsecond, so first-touching a 16 MiB output took about 4 ms, longer
-/// than a 3×3 convolution's arithmetic; numpy does the same for its arrays.
-fn advise_huge_pages(ptr: *mut u8, bytes: usize) {
-    const HUGE: usize = 2 << 20;
-    #[cfg(target_os = "linux")]
-    if bytes >= 2 * HUGE {
-        let start = (ptr as usize).next_multiple_of(HUGE);
-        let end = (ptr as usize + bytes) / HUGE * HUGE;
-        if end > start {
-            // SAFETY: [start, end) lies inside the live allocation at `ptr`;
-            // madvise only changes how the kernel backs those pages (a
-            // failure is harmless and ignored).
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-            }
-        }
-    }
-    let _ = (ptr, bytes, HUGE);
 }
 
 /// Correlates `input` with `kernel` under `boundary` (with `fill` where the
