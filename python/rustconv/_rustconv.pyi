@@ -13,6 +13,14 @@ def _config() -> dict[str, Any]: ...
 # --- signal family ---
 
 # --- fft family ---
+def _fftconvolve(
+    in1: Any,
+    in2: Any,
+    mode: str,
+    axes: list[int] | None,
+    blocking: str,
+    workers: int | None = None,
+) -> Any: ...
 
 # --- cnn family ---
 
