@@ -52,15 +52,17 @@ def cases() -> list[Case]:
     image = rng.standard_normal((2048, 2048)).astype(np.float32)
     long = rng.standard_normal(1_000_000)
     return [
-        ("2048² f32 'same' 15×15", image, rng.standard_normal((15, 15)).astype(np.float32), "same"),
-        ("2048² f32 'same' 31×31", image, rng.standard_normal((31, 31)).astype(np.float32), "same"),
-        ("1-D 10⁶ × 101 f64 'full'", long, rng.standard_normal(101), "full"),
-        ("1-D 10⁶ × 4001 f64 'full'", long, rng.standard_normal(4001), "full"),
+        ("2048² f32 'same' 15x15", image, rng.standard_normal((15, 15)).astype(np.float32), "same"),
+        ("2048² f32 'same' 31x31", image, rng.standard_normal((31, 31)).astype(np.float32), "same"),
+        ("1-D 10⁶ x 101 f64 'full'", long, rng.standard_normal(101), "full"),
+        ("1-D 10⁶ x 4001 f64 'full'", long, rng.standard_normal(4001), "full"),
     ]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="fewer repeats and kernel sizes")
     parser.add_argument("--workers", type=int, default=None, help="rustconv threads (default: all cores)")
     args = parser.parse_args()
@@ -70,8 +72,12 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; ", end="")
     print(f"rustconv {rustconv.__version__}, scipy {scipy.__version__}, numpy {np.__version__}")
     print()
-    print("| case | scipy fftconvolve | scipy oaconvolve | scipy convolve (auto) | rustconv fftconvolve | rustconv oaconvolve | ratio fft | ratio oa | ratio vs auto |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| case | scipy fftconvolve | scipy oaconvolve | scipy convolve (auto) "
+        "| rustconv fftconvolve | rustconv oaconvolve | rustconv fftconvolve, 1 thread "
+        "| ratio fft | ratio oa | ratio vs auto | ratio 1 thread vs scipy fft |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, x, h, mode in cases():
         got = rustconv.fftconvolve(x, h, mode, workers=workers)
         want = scipy.signal.fftconvolve(x, h, mode)
@@ -84,33 +90,35 @@ def main() -> None:
                 "scipy_auto": lambda x=x, h=h, mode=mode: scipy.signal.convolve(x, h, mode, method="auto"),
                 "ours_fft": lambda x=x, h=h, mode=mode: rustconv.fftconvolve(x, h, mode, workers=workers),
                 "ours_oa": lambda x=x, h=h, mode=mode: rustconv.oaconvolve(x, h, mode, workers=workers),
+                "ours_1": lambda x=x, h=h, mode=mode: rustconv.fftconvolve(x, h, mode, workers=1),
             },
             repeats,
         )
         ms = {k: v * 1e3 for k, v in medians.items()}
         print(
             f"| {name} | {ms['scipy_fft']:.1f} ms | {ms['scipy_oa']:.1f} ms | {ms['scipy_auto']:.1f} ms "
-            f"| {ms['ours_fft']:.1f} ms | {ms['ours_oa']:.1f} ms "
-            f"| {ms['scipy_fft'] / ms['ours_fft']:.2f}× | {ms['scipy_oa'] / ms['ours_oa']:.2f}× "
-            f"| {ms['scipy_auto'] / min(ms['ours_fft'], ms['ours_oa']):.2f}× |"
+            f"| {ms['ours_fft']:.1f} ms | {ms['ours_oa']:.1f} ms | {ms['ours_1']:.1f} ms "
+            f"| {ms['scipy_fft'] / ms['ours_fft']:.2f}x | {ms['scipy_oa'] / ms['ours_oa']:.2f}x "
+            f"| {ms['scipy_auto'] / min(ms['ours_fft'], ms['ours_oa']):.2f}x "
+            f"| {ms['scipy_fft'] / ms['ours_1']:.2f}x |"
         )
 
     print()
     print("Crossover input: rustconv.fftconvolve on 2048² float32 'same', all cores")
     print()
-    print("| kernel | time | ns per output pixel | direct kernel break-even (GFLOP/s a direct kernel needs to match) |")
+    print("| kernel | time | ns per output pixel | GFLOP/s a direct kernel needs to match it |")
     print("|---|---|---|---|")
     rng = np.random.default_rng(1)
     image = rng.standard_normal((2048, 2048)).astype(np.float32)
     sizes = [3, 7, 15, 31] if args.quick else [3, 5, 7, 9, 11, 15, 21, 31, 45, 63]
     for k in sizes:
         kernel = rng.standard_normal((k, k)).astype(np.float32)
-        t = interleaved({"ours": lambda k=kernel: rustconv.fftconvolve(image, k, "same", workers=workers)}, repeats)[
-            "ours"
-        ]
+        t = interleaved(
+            {"ours": lambda k=kernel: rustconv.fftconvolve(image, k, "same", workers=workers)}, repeats
+        )["ours"]
         pixels = image.size
         flops = 2 * k * k * pixels
-        print(f"| {k}×{k} | {t * 1e3:.1f} ms | {t / pixels * 1e9:.2f} | {flops / t / 1e9:.0f} |")
+        print(f"| {k}x{k} | {t * 1e3:.1f} ms | {t / pixels * 1e9:.2f} | {flops / t / 1e9:.0f} |")
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def assert_matches(got: Any, want: Any, tol: float | None = None) -> None:
     if want.size == 0:
         return
     scale = np.linalg.norm(want.astype(np.complex128))
-    error = np.linalg.norm((got.astype(np.complex128) - want.astype(np.complex128)))
+    error = np.linalg.norm(got.astype(np.complex128) - want.astype(np.complex128))
     tol = tolerance(want.dtype) if tol is None else tol
     assert error <= tol * max(scale, 1e-30), (error, scale)
 
@@ -89,12 +89,25 @@ def compare(ours: Any, theirs: Any, *args: Any, **kwargs: Any) -> None:
         ((20, 19, 18), (3, 5, 2)),
     ],
 )
-def test_shapes_and_modes(ours: Any, theirs: Any, mode: str, s1: tuple[int, ...], s2: tuple[int, ...]) -> None:
+def test_shapes_and_modes(
+    ours: Any, theirs: Any, mode: str, s1: tuple[int, ...], s2: tuple[int, ...]
+) -> None:
     rng = np.random.default_rng(hash((s1, s2, mode)) % 2**32)
     compare(ours, theirs, rng.standard_normal(s1), rng.standard_normal(s2), mode)
 
 
-DTYPES = ["float32", "float64", "complex64", "complex128", "int8", "int32", "uint16", "int64", "bool", "float16"]
+DTYPES = [
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+    "int8",
+    "int32",
+    "uint16",
+    "int64",
+    "bool",
+    "float16",
+]
 
 
 @pytest.mark.parametrize(("ours", "theirs"), FUNCS, ids=IDS)
@@ -264,14 +277,14 @@ def test_bitwise_identical_across_thread_counts(ours: Any, theirs: Any, dtype: s
 )
 def test_hypothesis_against_scipy(ndim: int, data: st.DataObject) -> None:
     s1 = tuple(data.draw(st.lists(st.integers(1, 24), min_size=ndim, max_size=ndim)))
-    s2 = tuple(
-        data.draw(st.sampled_from([n, 1, data.draw(st.integers(1, 24))])) for n in s1
-    )
+    s2 = tuple(data.draw(st.sampled_from([n, 1, data.draw(st.integers(1, 24))])) for n in s1)
     mode = data.draw(st.sampled_from(MODES))
     axes_choice = data.draw(st.sampled_from(["none", "subset"]))
     axes: Any = None
     if axes_choice == "subset":
-        axes = data.draw(st.lists(st.integers(-ndim, ndim - 1), min_size=1, max_size=ndim, unique_by=lambda a: a % ndim))
+        axes = data.draw(
+            st.lists(st.integers(-ndim, ndim - 1), min_size=1, max_size=ndim, unique_by=lambda a: a % ndim)
+        )
     d1 = data.draw(st.sampled_from(["float32", "float64", "complex64", "int16"]))
     d2 = data.draw(st.sampled_from(["float32", "float64", "complex128"]))
     seed = data.draw(st.integers(0, 2**32 - 1))

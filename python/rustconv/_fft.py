@@ -14,7 +14,7 @@ from ._util import as_native_array, as_workers
 __all__ = ["fftconvolve", "oaconvolve"]
 
 _MODES = ("full", "same", "valid")
-_COMPUTE = {
+_COMPUTE: dict[np.dtype[Any], np.dtype[Any]] = {
     np.dtype(np.float32): np.dtype(np.float32),
     np.dtype(np.float64): np.dtype(np.float64),
     np.dtype(np.complex64): np.dtype(np.complex64),
@@ -43,9 +43,7 @@ def _normalize_axes(axes: Any, ndim: int) -> list[int] | None:
         try:
             items = [operator.index(a) for a in axes]
         except TypeError:
-            raise ValueError(
-                f"axes must be None, an int or a sequence of ints, got {axes!r}"
-            ) from None
+            raise ValueError(f"axes must be None, an int or a sequence of ints, got {axes!r}") from None
     if not items:
         raise ValueError("axes must not be empty when given; pass None to convolve over every axis")
     normalized = [a + ndim if a < 0 else a for a in items]
@@ -99,7 +97,9 @@ def _convolve(in1: Any, in2: Any, mode: str, axes: Any, workers: int | None, blo
         return np.asarray([])
     axes_list = _normalize_axes(axes, a.ndim)
     transformed = [
-        ax for ax in (range(a.ndim) if axes_list is None else axes_list) if a.shape[ax] != 1 and b.shape[ax] != 1
+        ax
+        for ax in (range(a.ndim) if axes_list is None else axes_list)
+        if a.shape[ax] != 1 and b.shape[ax] != 1
     ]
     if not transformed:
         # Every convolved axis has length 1 on one side: the convolution is the

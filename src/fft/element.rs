@@ -108,6 +108,23 @@ pub trait FftElement: Element {
     );
 }
 
+/// Copies a (possibly strided) row into a buffer of the same length; a
+/// contiguous row is one memcpy instead of an element-wise strided walk.
+fn copy_in<X: Copy>(dst: &mut [X], src: ArrayView1<'_, X>) {
+    match src.as_slice() {
+        Some(slice) => dst.copy_from_slice(slice),
+        None => dst.iter_mut().zip(src.iter()).for_each(|(d, v)| *d = *v),
+    }
+}
+
+/// Copies a buffer into a (possibly strided) row of the same length.
+fn copy_out<X: Copy>(mut dst: ArrayViewMut1<'_, X>, src: &[X]) {
+    match dst.as_slice_mut() {
+        Some(slice) => slice.copy_from_slice(src),
+        None => dst.iter_mut().zip(src).for_each(|(d, v)| *d = *v),
+    }
+}
+
 macro_rules! fft_element {
     ($($r:ty),*) => {$(
         impl FftElement for $r {
@@ -138,18 +155,16 @@ macro_rules! fft_element {
             fn forward_row(
                 plans: &RealPlans<$r>,
                 src: ArrayView1<'_, $r>,
-                mut dst: ArrayViewMut1<'_, Complex<$r>>,
+                dst: ArrayViewMut1<'_, Complex<$r>>,
                 s: &mut RowScratch<$r>,
             ) {
                 let n = src.len();
-                for (d, v) in s.real.iter_mut().zip(src.iter()) {
-                    *d = *v;
-                }
+                copy_in(&mut s.real[..n], src);
                 s.real[n..].fill(0.0);
                 let result = plans.forward.process_with_scratch(&mut s.real, &mut s.complex, &mut s.fft);
                 // Only wrong buffer lengths can fail, and they are sized from the same plan.
                 debug_assert!(result.is_ok());
-                dst.iter_mut().zip(s.complex.iter()).for_each(|(d, v)| *d = *v);
+                copy_out(dst, &s.complex);
             }
 
             fn inverse_row(
@@ -159,7 +174,7 @@ macro_rules! fft_element {
                 dst: ArrayViewMut1<'_, $r>,
                 s: &mut RowScratch<$r>,
             ) {
-                s.complex.iter_mut().zip(src.iter()).for_each(|(d, v)| *d = *v);
+                copy_in(&mut s.complex, src);
                 // The spectrum of a real signal has real end points; after the
                 // other axes' round trip they carry rounding noise, which the
                 // real inverse transform would otherwise report.
@@ -170,7 +185,8 @@ macro_rules! fft_element {
                 }
                 let result = plans.inverse.process_with_scratch(&mut s.complex, &mut s.real, &mut s.fft);
                 debug_assert!(result.is_ok());
-                dst.into_iter().zip(&s.real[first..]).for_each(|(d, v)| *d = *v);
+                let len = dst.len();
+                copy_out(dst, &s.real[first..first + len]);
             }
         }
 
@@ -198,16 +214,14 @@ macro_rules! fft_element {
             fn forward_row(
                 plans: &ComplexPlans<$r>,
                 src: ArrayView1<'_, Complex<$r>>,
-                mut dst: ArrayViewMut1<'_, Complex<$r>>,
+                dst: ArrayViewMut1<'_, Complex<$r>>,
                 s: &mut RowScratch<$r>,
             ) {
                 let n = src.len();
-                for (d, v) in s.complex.iter_mut().zip(src.iter()) {
-                    *d = *v;
-                }
+                copy_in(&mut s.complex[..n], src);
                 s.complex[n..].fill(Complex::default());
                 plans.forward.process_with_scratch(&mut s.complex, &mut s.fft);
-                dst.iter_mut().zip(s.complex.iter()).for_each(|(d, v)| *d = *v);
+                copy_out(dst, &s.complex);
             }
 
             fn inverse_row(
@@ -217,9 +231,10 @@ macro_rules! fft_element {
                 dst: ArrayViewMut1<'_, Complex<$r>>,
                 s: &mut RowScratch<$r>,
             ) {
-                s.complex.iter_mut().zip(src.iter()).for_each(|(d, v)| *d = *v);
+                copy_in(&mut s.complex, src);
                 plans.inverse.process_with_scratch(&mut s.complex, &mut s.fft);
-                dst.into_iter().zip(&s.complex[first..]).for_each(|(d, v)| *d = *v);
+                let len = dst.len();
+                copy_out(dst, &s.complex[first..first + len]);
             }
         }
     )*};

@@ -42,7 +42,8 @@ pub fn normalize_axes(axes: Option<&[i64]>, ndim: usize) -> Result<Vec<usize>> {
             "axes must not be empty when given; pass None to convolve over every axis",
         ));
     }
-    let signed_ndim = i64::try_from(ndim).map_err(|_| Error::overflow("the number of dimensions"))?;
+    let signed_ndim =
+        i64::try_from(ndim).map_err(|_| Error::overflow("the number of dimensions"))?;
     let mut out = Vec::with_capacity(axes.len());
     for &axis in axes {
         let positive = if axis < 0 { axis + signed_ndim } else { axis };
@@ -66,7 +67,12 @@ pub fn normalize_axes(axes: Option<&[i64]>, ndim: usize) -> Result<Vec<usize>> {
 impl FftConvGeometry {
     /// Validates two shapes, `axes` and `mode` exactly as scipy.signal 1.17's
     /// fftconvolve does, and computes the output window.
-    pub fn new(shape1: &[usize], shape2: &[usize], axes: Option<&[i64]>, mode: Mode) -> Result<Self> {
+    pub fn new(
+        shape1: &[usize],
+        shape2: &[usize],
+        axes: Option<&[i64]>,
+        mode: Mode,
+    ) -> Result<Self> {
         if shape1.len() != shape2.len() {
             return Err(Error::value(format!(
                 "in1 and in2 should have the same dimensionality, got in1 with shape {} and in2 with shape {}",
@@ -156,9 +162,15 @@ mod tests {
     #[test]
     fn modes_give_scipy_shapes() {
         let g = FftConvGeometry::new(&[10, 7], &[3, 4], None, Mode::Full).unwrap();
-        assert_eq!((g.shape.clone(), g.start.clone()), (vec![12, 10], vec![0, 0]));
+        assert_eq!(
+            (g.shape.clone(), g.start.clone()),
+            (vec![12, 10], vec![0, 0])
+        );
         let g = FftConvGeometry::new(&[10, 7], &[3, 4], None, Mode::Same).unwrap();
-        assert_eq!((g.shape.clone(), g.start.clone()), (vec![10, 7], vec![1, 1]));
+        assert_eq!(
+            (g.shape.clone(), g.start.clone()),
+            (vec![10, 7], vec![1, 1])
+        );
         let g = FftConvGeometry::new(&[3, 4], &[10, 7], None, Mode::Valid).unwrap();
         assert!(g.swapped);
         assert_eq!((g.shape, g.start), (vec![8, 4], vec![2, 3]));

@@ -23,8 +23,13 @@ fn random(shape: &[usize], rng: &mut Lcg) -> ArrayD<f64> {
 /// Direct N-d convolution at each output position of the geometry's window
 /// (NaN-prefilled, so an unwritten element fails): the obviously correct
 /// reference.
-fn naive(a: &ArrayD<Complex<f64>>, b: &ArrayD<Complex<f64>>, g: &FftConvGeometry) -> ArrayD<Complex<f64>> {
-    let (a, b) = if g.swapped { (b, a) } else { (a, b) };
+fn naive(
+    a: &ArrayD<Complex<f64>>,
+    b: &ArrayD<Complex<f64>>,
+    g: &FftConvGeometry,
+) -> ArrayD<Complex<f64>> {
+    // Convolution commutes: loop over the smaller input.
+    let (a, b) = if a.len() > b.len() { (b, a) } else { (a, b) };
     let mut out = ArrayD::from_elem(IxDyn(&g.shape), Complex::new(f64::NAN, 0.0));
     for (index, v) in out.indexed_iter_mut() {
         let full_index: Vec<usize> = (0..g.shape.len()).map(|d| g.start[d] + index[d]).collect();
@@ -111,7 +116,18 @@ fn check_case(s1: &[usize], s2: &[usize], axes: Option<&[i64]>, rng: &mut Lcg) {
 #[test]
 fn one_dimensional_against_naive() {
     let mut rng = Lcg(1);
-    for (n, k) in [(1, 1), (2, 3), (7, 3), (13, 5), (100, 7), (97, 31), (300, 17), (5, 40), (64, 64), (211, 2)] {
+    for (n, k) in [
+        (1, 1),
+        (2, 3),
+        (7, 3),
+        (13, 5),
+        (100, 7),
+        (97, 31),
+        (300, 17),
+        (5, 40),
+        (64, 64),
+        (211, 2),
+    ] {
         check_case(&[n], &[k], None, &mut rng);
         check_case(&[k], &[n], None, &mut rng);
     }
@@ -124,7 +140,11 @@ fn long_signal_uses_many_blocks() {
     let a = random(&[5000], &mut rng);
     let b = random(&[33], &mut rng);
     let got = convolve(a.view(), b.view(), &g, Blocking::Blocks).unwrap();
-    let want = naive(&a.mapv(|v| Complex::new(v, 0.0)), &b.mapv(|v| Complex::new(v, 0.0)), &g);
+    let want = naive(
+        &a.mapv(|v| Complex::new(v, 0.0)),
+        &b.mapv(|v| Complex::new(v, 0.0)),
+        &g,
+    );
     assert!(rel_error(&got.mapv(|v| Complex::new(v, 0.0)), &want) < 1e-12);
 }
 
@@ -141,6 +161,9 @@ fn multi_dimensional_against_naive() {
     check_case(&[40, 3], &[9, 1], Some(&[0]), &mut rng);
     check_case(&[4, 17, 3], &[1, 5, 3], Some(&[1]), &mut rng);
     check_case(&[1, 5], &[4, 1], None, &mut rng);
+    // Long enough for several blocks along both axes.
+    check_case(&[150, 131], &[5, 6], None, &mut rng);
+    check_case(&[2, 140, 3], &[1, 9, 3], Some(&[1]), &mut rng);
 }
 
 #[test]
@@ -150,9 +173,11 @@ fn thread_count_does_not_change_bits() {
     let b = random(&[9, 21], &mut rng);
     for blocking in BLOCKINGS {
         let run = |threads| {
-            crate::threads::run(threads, || fftconvolve(a.view(), b.view(), Mode::Same, None, blocking))
-                .unwrap()
-                .unwrap()
+            crate::threads::run(threads, || {
+                fftconvolve(a.view(), b.view(), Mode::Same, None, blocking)
+            })
+            .unwrap()
+            .unwrap()
         };
         let one = run(1);
         assert_eq!(one, run(2));
