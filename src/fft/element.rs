@@ -97,11 +97,11 @@ pub trait FftElement: Element {
         dst: ArrayViewMut1<'_, Complex<Self::Real>>,
         scratch: &mut RowScratch<Self::Real>,
     );
-    /// Inverse-transforms the spectrum `src` and writes the points
-    /// `first, first + 1, ...` of the result to `dst`.
+    /// Inverse-transforms the spectrum `src` (consumed: it is scratch) and
+    /// writes the points `first, first + 1, ...` of the result to `dst`.
     fn inverse_row(
         plans: &Self::RowPlans,
-        src: ArrayView1<'_, Complex<Self::Real>>,
+        src: ArrayViewMut1<'_, Complex<Self::Real>>,
         first: usize,
         dst: ArrayViewMut1<'_, Self>,
         scratch: &mut RowScratch<Self::Real>,
@@ -161,29 +161,42 @@ macro_rules! fft_element {
                 let n = src.len();
                 copy_in(&mut s.real[..n], src);
                 s.real[n..].fill(0.0);
-                let result = plans.forward.process_with_scratch(&mut s.real, &mut s.complex, &mut s.fft);
+                let mut dst = dst;
                 // Only wrong buffer lengths can fail, and they are sized from the same plan.
-                debug_assert!(result.is_ok());
-                copy_out(dst, &s.complex);
+                if let Some(row) = dst.as_slice_mut() {
+                    let result = plans.forward.process_with_scratch(&mut s.real, row, &mut s.fft);
+                    debug_assert!(result.is_ok());
+                } else {
+                    let result = plans.forward.process_with_scratch(&mut s.real, &mut s.complex, &mut s.fft);
+                    debug_assert!(result.is_ok());
+                    copy_out(dst, &s.complex);
+                }
             }
 
             fn inverse_row(
                 plans: &RealPlans<$r>,
-                src: ArrayView1<'_, Complex<$r>>,
+                mut src: ArrayViewMut1<'_, Complex<$r>>,
                 first: usize,
                 dst: ArrayViewMut1<'_, $r>,
                 s: &mut RowScratch<$r>,
             ) {
-                copy_in(&mut s.complex, src);
+                let even = s.real.len() % 2 == 0;
+                let spectrum: &mut [Complex<$r>] = match src.as_slice_mut() {
+                    Some(row) => row,
+                    None => {
+                        copy_in(&mut s.complex, src.view());
+                        &mut s.complex
+                    }
+                };
                 // The spectrum of a real signal has real end points; after the
                 // other axes' round trip they carry rounding noise, which the
                 // real inverse transform would otherwise report.
-                let last = s.complex.len() - 1;
-                s.complex[0].im = 0.0;
-                if s.real.len() % 2 == 0 {
-                    s.complex[last].im = 0.0;
+                let last = spectrum.len() - 1;
+                spectrum[0].im = 0.0;
+                if even {
+                    spectrum[last].im = 0.0;
                 }
-                let result = plans.inverse.process_with_scratch(&mut s.complex, &mut s.real, &mut s.fft);
+                let result = plans.inverse.process_with_scratch(spectrum, &mut s.real, &mut s.fft);
                 debug_assert!(result.is_ok());
                 let len = dst.len();
                 copy_out(dst, &s.real[first..first + len]);
@@ -218,23 +231,38 @@ macro_rules! fft_element {
                 s: &mut RowScratch<$r>,
             ) {
                 let n = src.len();
-                copy_in(&mut s.complex[..n], src);
-                s.complex[n..].fill(Complex::default());
-                plans.forward.process_with_scratch(&mut s.complex, &mut s.fft);
-                copy_out(dst, &s.complex);
+                let mut dst = dst;
+                if let Some(row) = dst.as_slice_mut() {
+                    copy_in(&mut row[..n], src);
+                    row[n..].fill(Complex::default());
+                    plans.forward.process_with_scratch(row, &mut s.fft);
+                } else {
+                    copy_in(&mut s.complex[..n], src);
+                    s.complex[n..].fill(Complex::default());
+                    plans.forward.process_with_scratch(&mut s.complex, &mut s.fft);
+                    copy_out(dst, &s.complex);
+                }
             }
 
             fn inverse_row(
                 plans: &ComplexPlans<$r>,
-                src: ArrayView1<'_, Complex<$r>>,
+                mut src: ArrayViewMut1<'_, Complex<$r>>,
                 first: usize,
                 dst: ArrayViewMut1<'_, Complex<$r>>,
                 s: &mut RowScratch<$r>,
             ) {
-                copy_in(&mut s.complex, src);
-                plans.inverse.process_with_scratch(&mut s.complex, &mut s.fft);
                 let len = dst.len();
-                copy_out(dst, &s.complex[first..first + len]);
+                match src.as_slice_mut() {
+                    Some(row) => {
+                        plans.inverse.process_with_scratch(row, &mut s.fft);
+                        copy_out(dst, &row[first..first + len]);
+                    }
+                    None => {
+                        copy_in(&mut s.complex, src.view());
+                        plans.inverse.process_with_scratch(&mut s.complex, &mut s.fft);
+                        copy_out(dst, &s.complex[first..first + len]);
+                    }
+                }
             }
         }
     )*};

@@ -389,7 +389,7 @@ fn inverse<T: FftElement>(
             seq,
         );
     }
-    let Ok(mut view) = ArrayViewD::from_shape(IxDyn(&ctx.spec_shape), &*spec) else {
+    let Ok(mut view) = ArrayViewMutD::from_shape(IxDyn(&ctx.spec_shape), spec) else {
         return;
     };
     let out_shape = out.shape().to_vec();
@@ -402,7 +402,7 @@ fn inverse<T: FftElement>(
         }
     });
     let first_last = first[k - 1];
-    let zip = Zip::from(view.lanes(last)).and(out.lanes_mut(last));
+    let zip = Zip::from(view.lanes_mut(last)).and(out.lanes_mut(last));
     match scratch {
         Some(s) => {
             zip.for_each(|src, dst| T::inverse_row(&ctx.rows, src, first_last, dst, &mut s.row))
