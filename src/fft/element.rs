@@ -8,7 +8,7 @@ use ndarray::{ArrayView1, ArrayViewMut1};
 use num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::{Fft, FftNum, FftPlanner};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Plans built once per call; rustfft plans are immutable and shared by
 /// every thread.
@@ -40,6 +40,26 @@ impl<R: FftNum> Default for Planners<R> {
         Self::new()
     }
 }
+
+/// The process-wide planners of one precision. Planning a length (choosing
+/// the algorithm, computing twiddles) costs far more than a small
+/// convolution, so plans are built once per length and shared by later calls.
+pub trait CachedPlanners: FftNum {
+    /// The shared planners of this precision.
+    fn planners() -> &'static Mutex<Planners<Self>>;
+}
+
+macro_rules! cached_planners {
+    ($($r:ty),*) => {$(
+        impl CachedPlanners for $r {
+            fn planners() -> &'static Mutex<Planners<$r>> {
+                static PLANNERS: OnceLock<Mutex<Planners<$r>>> = OnceLock::new();
+                PLANNERS.get_or_init(|| Mutex::new(Planners::new()))
+            }
+        }
+    )*};
+}
+cached_planners!(f32, f64);
 
 /// A forward and an inverse complex transform of one length.
 #[derive(Clone)]
@@ -77,7 +97,7 @@ pub struct RowScratch<R> {
 /// Complex<f64>. The precision of the transforms is the element's own.
 pub trait FftElement: Element {
     /// The underlying real type.
-    type Real: FftNum + num_traits::Float + Default;
+    type Real: FftNum + CachedPlanners + num_traits::Float + Default;
     /// Plans for the last transformed axis.
     type RowPlans: Clone + Send + Sync;
     /// Whether the last axis uses the real-to-complex transform (whose

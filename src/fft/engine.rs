@@ -22,7 +22,7 @@
 //! lines that are still all zero padding; inverse passes skip lines outside
 //! the output window.
 
-use super::element::{ComplexPlans, FftElement, Planners, RowScratch};
+use super::element::{CachedPlanners, ComplexPlans, FftElement, RowScratch};
 use super::geometry::FftConvGeometry;
 use crate::buffer::{checked_product, try_filled};
 use crate::error::{Error, Result};
@@ -502,13 +502,18 @@ pub fn convolve<T: FftElement>(
     let mut spec_shape = lens.clone();
     spec_shape[k - 1] = T::spectrum_len(lens[k - 1]);
     let spec_size = checked_product(&spec_shape, "the FFT buffer")?;
-    let mut planners = Planners::<T::Real>::new();
-    let columns = lens[..k - 1]
-        .iter()
-        .map(|&l| planners.complex_pair(l))
-        .collect();
+    let (columns, rows) = {
+        let mut planners = <T::Real as CachedPlanners>::planners()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let columns: Vec<_> = lens[..k - 1]
+            .iter()
+            .map(|&l| planners.complex_pair(l))
+            .collect();
+        (columns, T::plan_rows(&mut planners, lens[k - 1]))
+    };
     let ctx = Context::<T> {
-        rows: T::plan_rows(&mut planners, lens[k - 1]),
+        rows,
         row_len: lens[k - 1],
         spec_shape,
         spec_size,
@@ -522,27 +527,49 @@ pub fn convolve<T: FftElement>(
     let scale = 1.0 / lens.iter().map(|&l| l as f64).product::<f64>();
     let scale = <T::Real as FromPrimitive>::from_f64(scale)
         .ok_or_else(|| Error::value("the transform scale is not representable"))?;
-    let kernels = (0..kernel_count)
-        .into_par_iter()
-        .map(|q| {
-            let mut spec = try_filled(spec_size, Complex::default())?;
-            let entry = batch_entry(&h, &batch_axes, &unravel(q, &h_batch));
-            forward(&ctx, &mut spec, entry, None);
-            spec.iter_mut().for_each(|v| *v = *v * scale);
-            Ok(spec)
-        })
-        .collect::<Result<Vec<_>>>()?;
-
+    let block_count: usize = plans.iter().map(|p| p.blocks.len()).product();
     let out_batch: Vec<usize> = batch_axes.iter().map(|&b| g.shape[b]).collect();
+    let batch_count = checked_product(&out_batch, "the output")?;
+    // Small problems stay on the calling thread: waking workers would cost
+    // more than the transforms.
+    let small = !crate::threads::worth_parallel(
+        spec_size
+            .saturating_mul(block_count)
+            .saturating_mul(batch_count.max(kernel_count)),
+    );
+    let new_scratch = || BlockScratch::<T> {
+        spec: Vec::new(),
+        row: ctx.row_scratch(),
+        column: Vec::new(),
+        fft: Vec::new(),
+    };
+    let kernel_spectrum = |q: usize, scratch: Option<&mut BlockScratch<T>>| {
+        let mut spec = try_filled(spec_size, Complex::default())?;
+        let entry = batch_entry(&h, &batch_axes, &unravel(q, &h_batch));
+        forward(&ctx, &mut spec, entry, scratch);
+        spec.iter_mut().for_each(|v| *v = *v * scale);
+        Ok(spec)
+    };
+    let kernels = if small {
+        let mut scratch = new_scratch();
+        (0..kernel_count)
+            .map(|q| kernel_spectrum(q, Some(&mut scratch)))
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        (0..kernel_count)
+            .into_par_iter()
+            .map(|q| kernel_spectrum(q, None))
+            .collect::<Result<Vec<_>>>()?
+    };
+
     let entry_shape: Vec<usize> = axes.iter().map(|&a| g.shape[a]).collect();
     let entry_size = checked_product(&entry_shape, "the output")?;
-    let batch_count = checked_product(&out_batch, "the output")?;
     let total = checked_product(&[entry_size, batch_count], "the output")?;
     let mut out = try_filled(total, T::zero())?;
-    let block_count: usize = plans.iter().map(|p| p.blocks.len()).product();
     // Parallel inside a block only when there are too few blocks to keep
     // every thread busy.
-    let inner_parallel = batch_count * block_count < 2 * rayon::current_num_threads();
+    let inner_parallel =
+        !small && batch_count.saturating_mul(block_count) < 2 * rayon::current_num_threads();
     let single_spec = if inner_parallel {
         // Allocated here so a failure is a MemoryError, not an abort.
         Some(try_filled(spec_size, Complex::<T::Real>::default())?)
@@ -606,13 +633,17 @@ pub fn convolve<T: FftElement>(
             for (index, out_block) in blocks {
                 run_block(None, spec, &index, out_block);
             }
+        } else if small {
+            let mut scratch = new_scratch();
+            let mut spec = vec![Complex::default(); ctx.spec_size];
+            for (index, out_block) in blocks {
+                run_block(Some(&mut scratch), &mut spec, &index, out_block);
+            }
         } else {
             blocks.into_par_iter().for_each_init(
                 || BlockScratch::<T> {
                     spec: vec![Complex::default(); ctx.spec_size],
-                    row: ctx.row_scratch(),
-                    column: Vec::new(),
-                    fft: Vec::new(),
+                    ..new_scratch()
                 },
                 |s, (index, out_block)| {
                     let mut spec = std::mem::take(&mut s.spec);
@@ -622,7 +653,7 @@ pub fn convolve<T: FftElement>(
             );
         }
     };
-    if inner_parallel {
+    if inner_parallel || small {
         out.chunks_mut(entry_size)
             .enumerate()
             .for_each(|(p, chunk)| run_entry(p, chunk));
