@@ -35,3 +35,17 @@ def test_signal_api_types() -> None:
     assert method in ("direct", "fft")
     assert measured[0] in measured[1]
     assert lags.tolist() == [0, 1, 2]
+
+
+def test_fft_api_types() -> None:
+    import numpy as np
+    import numpy.typing as npt
+
+    signal: npt.NDArray[np.float64] = np.arange(16.0)
+    kernel: list[float] = [1.0, 2.0, 1.0]
+    full = rustconv.fftconvolve(signal, kernel)
+    same = rustconv.fftconvolve(signal, kernel, "same", axes=0, workers=1)
+    blocks = rustconv.oaconvolve(signal, kernel, mode="valid", axes=[-1], workers=None)
+    assert full.shape == (18,)
+    assert same.shape == (16,)
+    assert blocks.shape == (14,)

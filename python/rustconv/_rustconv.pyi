@@ -28,6 +28,14 @@ def _correlate2d(
 ) -> npt.NDArray[Any]: ...
 
 # --- fft family ---
+def _fftconvolve(
+    in1: Any,
+    in2: Any,
+    mode: str,
+    axes: list[int] | None,
+    blocking: str,
+    workers: int | None = None,
+) -> Any: ...
 
 # --- cnn family ---
 
