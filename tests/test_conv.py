@@ -517,7 +517,7 @@ def test_against_torch_forward_and_gradients(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(30))
 def test_against_torch_transpose_and_grad_functions(seed: int) -> None:
     torch = torch_or_skip()
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     rng = np.random.default_rng(seed)
     rank = 1 + seed % 3
@@ -591,14 +591,14 @@ def test_hypothesis_forward_and_backward(
     rng = np.random.default_rng(0)
     x, w, b = cfg.arrays(rng)
     if not cfg.valid():
-        with pytest.raises(ValueError, match="padding|kernel"):
+        with pytest.raises(ValueError, match=r"padding|kernel"):
             call_forward(cfg, x, w, b)
         return
     got = call_forward(cfg, x, w, b)
     assert_close(got, ref_conv(x, w, b, stride, padding, dilation, groups, mode), np.float64)
     if mode == "zeros":
         g = rng.standard_normal(got.shape)
-        gx, gw, gb = rustconv.conv2d_backward(g, x, w, stride, padding, dilation, groups)
+        gx, gw, _ = rustconv.conv2d_backward(g, x, w, stride, padding, dilation, groups)
         scale = max(1.0, float(np.abs(g).sum()) * 10)
         assert abs(inner(got - b.reshape(1, -1, 1, 1), g) - inner(x, gx)) <= 1e-10 * scale
         assert abs(inner(got - b.reshape(1, -1, 1, 1), g) - inner(w, gw)) <= 1e-10 * scale

@@ -591,7 +591,7 @@ _TRANSPOSE_DOC = """Transposed {r}-D convolution, as ``torch.nn.functional.conv_
 
     Notes
     -----
-    out = (L − 1)·S − 2P + D(K − 1) + output_padding + 1 per axis.
+    out = (L - 1)·S - 2P + D(K - 1) + output_padding + 1 per axis.
 
     Examples
     --------

@@ -393,6 +393,9 @@ fn sum_partials<T: Real>(partials: &[T], out: &mut [T]) {
     });
 }
 
+/// The input-gradient pieces (sample, C_in/g × volume) one task owns.
+type SamplePieces<'a, T> = Vec<(usize, &'a mut [T])>;
+
 /// Runs the weight-gradient tasks: partial sums per (batch chunk, group),
 /// each over its samples in order, then summed in chunk order. When
 /// `grad_input` is given, the same tasks also compute each of their
@@ -419,7 +422,7 @@ fn weight_and_input<T: Real>(
     let piece = plan.cog * plan.rows;
 
     // Each task owns its samples' input-gradient pieces (n, group).
-    let mut dx_pieces: Vec<Vec<(usize, &mut [T])>> = (0..tasks).map(|_| Vec::new()).collect();
+    let mut dx_pieces: Vec<SamplePieces<'_, T>> = (0..tasks).map(|_| Vec::new()).collect();
     if let Some(dx) = grad_input {
         for (i, dx_ng) in dx.chunks_mut(plan.cig * plan.in_vol).enumerate() {
             let (n, group) = (i / g.groups, i % g.groups);
@@ -436,7 +439,7 @@ fn weight_and_input<T: Real>(
         }
         return Ok(());
     }
-    let run = |(task, (dw_g, dx_list)): (usize, (&mut [T], &mut Vec<(usize, &mut [T])>))| {
+    let run = |(task, (dw_g, dx_list)): (usize, (&mut [T], &mut SamplePieces<'_, T>))| {
         let (c, group) = (task / g.groups, task % g.groups);
         let mut col = Vec::new();
         let mut dx_list = dx_list.iter_mut().peekable();

@@ -287,12 +287,12 @@ fn check_channels(
             "{input_arg} must have at least one channel, got shape {input_shape:?}"
         )));
     }
-    if in_channels % groups != 0 {
+    if !in_channels.is_multiple_of(groups) {
         return Err(Error::value(format!(
             "groups={groups} must divide the input channels, got {in_channels} channels ({input_arg} shape {input_shape:?})"
         )));
     }
-    if out_channels % groups != 0 {
+    if !out_channels.is_multiple_of(groups) {
         return Err(Error::value(format!(
             "groups={groups} must divide the output channels, got {out_channels} ({weight_arg} shape {weight:?})"
         )));
@@ -512,7 +512,7 @@ impl ConvGeometry {
                 weight_shape[0]
             )));
         }
-        if channels % groups != 0 {
+        if !channels.is_multiple_of(groups) {
             return Err(Error::value(format!(
                 "groups={groups} must divide the input channels, got {channels} channels (input shape {input_shape:?})"
             )));
