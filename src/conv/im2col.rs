@@ -68,7 +68,8 @@ pub struct Im2col {
     maps: [AxisMap; 3],
     in_plane: [usize; 3],
     in_volume: usize,
-    contiguous_w: bool,
+    zero_padded: bool,
+    stride_w: usize,
 }
 
 impl Im2col {
@@ -84,9 +85,11 @@ impl Im2col {
             maps,
             in_plane: [h * w, w, 1],
             in_volume: g.in_size.iter().product(),
-            // With zero padding and stride 1 along W, each run reads a
-            // contiguous stretch of an input row: a memcpy.
-            contiguous_w: boundary == Boundary::Constant && g.stride[2] == 1,
+            // With zero padding, the in-bounds part of each run reads an
+            // input row at a fixed step (a memcpy at stride 1), so the hot
+            // loop needs no per-element table lookup or bounds test.
+            zero_padded: boundary == Boundary::Constant,
+            stride_w: g.stride[2],
         }
     }
 
@@ -158,14 +161,22 @@ impl Im2col {
                 return;
             }
             let src = &x[offset..offset + width];
-            if self.contiguous_w {
+            if self.zero_padded {
                 let (lo, hi) = map_w.valid[kw];
                 let a = lo.clamp(seg.ow, seg.ow + seg.len);
                 let b = hi.clamp(a, seg.ow + seg.len);
                 dst[..a - seg.ow].fill(zero::<T>());
                 if b > a {
                     let s = map_w.at(kw, a);
-                    dst[a - seg.ow..b - seg.ow].copy_from_slice(&src[s..s + (b - a)]);
+                    let run = &mut dst[a - seg.ow..b - seg.ow];
+                    if self.stride_w == 1 {
+                        run.copy_from_slice(&src[s..s + (b - a)]);
+                    } else {
+                        // Inside [a, b) every source exists: a plain strided copy.
+                        for (d, &v) in run.iter_mut().zip(src[s..].iter().step_by(self.stride_w)) {
+                            *d = v;
+                        }
+                    }
                 }
                 dst[b - seg.ow..].fill(zero::<T>());
             } else {
@@ -196,17 +207,21 @@ impl Im2col {
             }
             let src = &col[row * t + seg.col..][..seg.len];
             let dst = &mut x[offset..offset + width];
-            if self.contiguous_w {
+            if self.zero_padded {
                 let (lo, hi) = map_w.valid[kw];
                 let a = lo.clamp(seg.ow, seg.ow + seg.len);
                 let b = hi.clamp(a, seg.ow + seg.len);
                 if b > a {
                     let s = map_w.at(kw, a);
-                    for (d, &v) in dst[s..s + (b - a)]
-                        .iter_mut()
-                        .zip(&src[a - seg.ow..b - seg.ow])
-                    {
-                        *d = *d + v;
+                    let run = &src[a - seg.ow..b - seg.ow];
+                    if self.stride_w == 1 {
+                        for (d, &v) in dst[s..s + (b - a)].iter_mut().zip(run) {
+                            *d = *d + v;
+                        }
+                    } else {
+                        for (d, &v) in dst[s..].iter_mut().step_by(self.stride_w).zip(run) {
+                            *d = *d + v;
+                        }
                     }
                 }
             } else {
@@ -218,5 +233,97 @@ impl Im2col {
                 }
             }
         });
+    }
+
+    /// The direct path for one input channel: `out` (output volume) +=
+    /// Σ over taps of `w[tap]` × the shifted plane `x` (input volume). Each
+    /// output element sums its taps in kernel order.
+    pub fn direct_accumulate<T: Real>(&self, g: &ConvGeometry, x: &[T], w: &[T], out: &mut [T]) {
+        let [kd_, kh_, kw_] = g.kernel;
+        let (oh_, ow_) = (self.maps[1].out, self.maps[2].out);
+        let width = g.in_size[2];
+        let map_w = &self.maps[2];
+        for (r, out_row) in out.chunks_mut(ow_).enumerate() {
+            let (od, oh) = (r / oh_, r % oh_);
+            for kd in 0..kd_ {
+                let sd = self.maps[0].at(kd, od);
+                for kh in 0..kh_ {
+                    let sh = self.maps[1].at(kh, oh);
+                    if sd == NONE || sh == NONE {
+                        continue;
+                    }
+                    let row = &x[sd * self.in_plane[0] + sh * self.in_plane[1]..][..width];
+                    for kw in 0..kw_ {
+                        let v = w[(kd * kh_ + kh) * kw_ + kw];
+                        if self.zero_padded {
+                            let (lo, hi) = map_w.valid[kw];
+                            if hi <= lo {
+                                continue;
+                            }
+                            let s = map_w.at(kw, lo);
+                            let run = &mut out_row[lo..hi];
+                            if self.stride_w == 1 {
+                                for (o, &xv) in run.iter_mut().zip(&row[s..]) {
+                                    *o = *o + v * xv;
+                                }
+                            } else {
+                                for (o, &xv) in
+                                    run.iter_mut().zip(row[s..].iter().step_by(self.stride_w))
+                                {
+                                    *o = *o + v * xv;
+                                }
+                            }
+                        } else {
+                            let idx = &map_w.src[kw * map_w.out..][..ow_];
+                            for (o, &s) in out_row.iter_mut().zip(idx) {
+                                if s != NONE {
+                                    *o = *o + v * row[s];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of [`Im2col::direct_accumulate`] for zero padding:
+    /// `x` (input volume) += Σ over taps of `w[tap]` × `out` scattered back.
+    pub fn direct_adjoint<T: Real>(&self, g: &ConvGeometry, out: &[T], w: &[T], x: &mut [T]) {
+        let [kd_, kh_, kw_] = g.kernel;
+        let (oh_, ow_) = (self.maps[1].out, self.maps[2].out);
+        let width = g.in_size[2];
+        let map_w = &self.maps[2];
+        for (r, out_row) in out.chunks(ow_).enumerate() {
+            let (od, oh) = (r / oh_, r % oh_);
+            for kd in 0..kd_ {
+                let sd = self.maps[0].at(kd, od);
+                for kh in 0..kh_ {
+                    let sh = self.maps[1].at(kh, oh);
+                    if sd == NONE || sh == NONE {
+                        continue;
+                    }
+                    let row = &mut x[sd * self.in_plane[0] + sh * self.in_plane[1]..][..width];
+                    for kw in 0..kw_ {
+                        let v = w[(kd * kh_ + kh) * kw_ + kw];
+                        let (lo, hi) = map_w.valid[kw];
+                        if hi <= lo {
+                            continue;
+                        }
+                        let s = map_w.at(kw, lo);
+                        let run = &out_row[lo..hi];
+                        if self.stride_w == 1 {
+                            for (xv, &o) in row[s..].iter_mut().zip(run) {
+                                *xv = *xv + v * o;
+                            }
+                        } else {
+                            for (xv, &o) in row[s..].iter_mut().step_by(self.stride_w).zip(run) {
+                                *xv = *xv + v * o;
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -39,9 +39,33 @@ pub(crate) fn zero<T: Real>() -> T {
 pub enum Path {
     /// The naive loops of [`reference`].
     Reference,
-    /// GEMM with tiled im2col (1×1 without copy).
+    /// GEMM with tiled im2col (1×1 without copy), or the direct path
+    /// where it is faster (see [`uses_direct`]).
     Gemm,
+    /// The direct path wherever it applies (tests), GEMM elsewhere.
+    Direct,
 }
+
+/// Whether the direct per-channel path runs: one input channel per group
+/// (depthwise convolutions, or a single input channel) and few outputs per
+/// group. There the GEMM's K dimension is only the kernel volume and its M
+/// dimension tiny, so im2col's copy costs more than the products it feeds.
+pub fn uses_direct(g: &ConvGeometry, path: Path) -> bool {
+    let applies = g.in_per_group() == 1 && g.kernel_volume() > 1;
+    match path {
+        Path::Reference => false,
+        Path::Direct => applies,
+        Path::Gemm => applies && g.out_per_group() <= DIRECT_MAX_OUT_PER_GROUP,
+    }
+}
+
+/// Outputs per group up to which the direct path beats GEMM. Measured
+/// single-threaded, interleaved, float32, 3×3 pad 1 on (8, C, 56, 56)
+/// (forward / input gradient, ms, GEMM vs direct): multiplier 1 (64→64
+/// depthwise) 11.7 / 16.0 vs 8.0 / 7.0; multiplier 2 (32→64) 9.2 / 8.0 vs
+/// 10.5 / 8.0; multiplier 8 (16→128) 7.9 / 3.4 vs 16.9 / 12.1; and the
+/// single-channel (32, 1, 28, 28)→32 5×5 1.2 / 1.2 vs 5.5 / 7.9.
+const DIRECT_MAX_OUT_PER_GROUP: usize = 1;
 
 /// Bytes of one im2col tile. Large enough that a GEMM call amortises its
 /// packing of the weights, small enough to stay in the last-level cache.
@@ -211,6 +235,19 @@ pub fn forward<T: Real>(
         return reference::forward(g, input, weight, bias, out);
     }
     let plan = Plan::new::<T>(g);
+    if uses_direct(g, path) {
+        let im = Im2col::new(g, g.boundary);
+        let parallel = worth_parallel(g.macs()) && rayon::current_num_threads() > 1;
+        for_pieces(out, plan.out_vol, parallel, |task, o_plane| {
+            let (n, oc) = (task / g.out_channels, task % g.out_channels);
+            let ic = oc / plan.cog;
+            let x_plane = &input[(n * g.in_channels + ic) * plan.in_vol..][..plan.in_vol];
+            let w_taps = &weight[oc * plan.rows..][..plan.rows];
+            o_plane.fill(bias.map_or(zero::<T>(), |b| b[oc]));
+            im.direct_accumulate(g, x_plane, w_taps, o_plane);
+        });
+        return;
+    }
     let im = (!plan.pointwise).then(|| Im2col::new(g, g.boundary));
     let (outer, inner) = schedule(g.batch * g.groups, g.macs());
     for_pieces(out, plan.cog * plan.out_vol, outer, |task, o_ng| {
@@ -316,6 +353,26 @@ pub fn input_grad<T: Real>(
         return reference::input_grad(g, weight, grad_output, grad_input);
     }
     let plan = Plan::new::<T>(g);
+    if uses_direct(g, path) {
+        let im = Im2col::new(g, Boundary::Constant);
+        let parallel = worth_parallel(g.macs()) && rayon::current_num_threads() > 1;
+        for_pieces(grad_input, plan.in_vol, parallel, |task, dx_plane| {
+            let (n, ic) = (task / g.in_channels, task % g.in_channels);
+            dx_plane.fill(zero::<T>());
+            // Input channel ic feeds the cog output channels of its group.
+            for oc in ic * plan.cog..(ic + 1) * plan.cog {
+                let dy_plane =
+                    &grad_output[(n * g.out_channels + oc) * plan.out_vol..][..plan.out_vol];
+                im.direct_adjoint(
+                    g,
+                    dy_plane,
+                    &weight[oc * plan.rows..][..plan.rows],
+                    dx_plane,
+                );
+            }
+        });
+        return;
+    }
     let im = (!plan.pointwise).then(|| Im2col::new(g, Boundary::Constant));
     let (outer, inner) = schedule(g.batch * g.groups, g.macs());
     for_pieces(grad_input, plan.cig * plan.in_vol, outer, |task, dx_ng| {
@@ -554,6 +611,9 @@ pub fn backward<T: Real>(
     if path == Path::Reference {
         reference::input_grad(g, weight, grad_output, grad_input);
         reference::weight_grad(g, input, grad_output, grad_weight);
+    } else if uses_direct(g, path) {
+        input_grad(g, weight, grad_output, grad_input, path);
+        weight_and_input(g, input, weight, grad_output, grad_weight, None)?;
     } else {
         weight_and_input(g, input, weight, grad_output, grad_weight, Some(grad_input))?;
     }

@@ -212,8 +212,11 @@ fn forward_matches_reference() {
             let mut want = vec![f64::NAN; out_len(&g)];
             let mut got = vec![f64::NAN; out_len(&g)];
             forward(&g, &x, &w, bias, &mut want, Path::Reference);
-            crate::threads::run(2, || forward(&g, &x, &w, bias, &mut got, Path::Gemm)).unwrap();
-            close(&got, &want, &format!("forward case {i}"));
+            for path in [Path::Gemm, Path::Direct] {
+                got.fill(f64::NAN);
+                crate::threads::run(2, || forward(&g, &x, &w, bias, &mut got, path)).unwrap();
+                close(&got, &want, &format!("forward case {i} {path:?}"));
+            }
         }
     }
 }
@@ -235,6 +238,10 @@ fn gradients_match_reference() {
         for threads in [1, 3] {
             let mut dx = vec![f64::NAN; x.len()];
             let mut dw = vec![f64::NAN; w.len()];
+            crate::threads::run(threads, || input_grad(&g, &w, &dy, &mut dx, Path::Direct))
+                .unwrap();
+            close(&dx, &want_dx, &format!("direct input_grad case {i}"));
+            dx.fill(f64::NAN);
             crate::threads::run(threads, || input_grad(&g, &w, &dy, &mut dx, Path::Gemm)).unwrap();
             close(&dx, &want_dx, &format!("input_grad case {i}"));
             crate::threads::run(threads, || weight_grad(&g, &x, &dy, &mut dw, Path::Gemm))
