@@ -63,7 +63,9 @@ def main() -> None:
     if torch is not None:
         torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
-    print(f"threads: {threads}; rustconv {rustconv.__version__}; torch {torch.__version__ if torch else 'absent'}")
+    print(
+        f"threads: {threads}; rustconv {rustconv.__version__}; torch {torch.__version__ if torch else 'absent'}"
+    )
     print(
         "| case | pass | rustconv ms | GFLOP/s | torch ms | GFLOP/s | ratio (torch/rustconv) | floor |\n"
         "|---|---|---|---|---|---|---|---|"
@@ -76,11 +78,18 @@ def main() -> None:
         g = rng.standard_normal(y.shape, dtype=np.float32)
         flops = forward_flops(x_shape, w_shape, y.shape)
 
-        def r_fwd(x: np.ndarray = x, w: np.ndarray = w, b: np.ndarray = b, s: int = stride, p: int = padding) -> Any:
+        def r_fwd(
+            x: np.ndarray = x, w: np.ndarray = w, b: np.ndarray = b, s: int = stride, p: int = padding
+        ) -> Any:
             return rustconv.conv2d(x, w, b, s, p)
 
         def r_both(
-            x: np.ndarray = x, w: np.ndarray = w, b: np.ndarray = b, g: np.ndarray = g, s: int = stride, p: int = padding
+            x: np.ndarray = x,
+            w: np.ndarray = w,
+            b: np.ndarray = b,
+            g: np.ndarray = g,
+            s: int = stride,
+            p: int = padding,
         ) -> Any:
             rustconv.conv2d(x, w, b, s, p)
             return rustconv.conv2d_backward(g, x, w, s, p)
@@ -94,7 +103,9 @@ def main() -> None:
                 with torch.no_grad():
                     return F.conv2d(tx, tw, tb, s, p)
 
-            def t_both(tx: Any = tx, tw: Any = tw, tb: Any = tb, tg: Any = tg, s: int = stride, p: int = padding) -> Any:
+            def t_both(
+                tx: Any = tx, tw: Any = tw, tb: Any = tb, tg: Any = tg, s: int = stride, p: int = padding
+            ) -> Any:
                 xr = tx.detach().requires_grad_(True)
                 wr = tw.detach().requires_grad_(True)
                 br = tb.detach().requires_grad_(True)
@@ -115,9 +126,9 @@ def main() -> None:
             if len(times) > 1:
                 ratio = times[1] / times[0]
                 verdict = "met" if ratio >= floor else "MISSED"
-                row += f" {times[1] * 1e3:.2f} | {work / times[1] / 1e9:.0f} | {ratio:.2f}× | ≥ {floor}× {verdict} |"
+                row += f" {times[1] * 1e3:.2f} | {work / times[1] / 1e9:.0f} | {ratio:.2f}x | >= {floor}x {verdict} |"
             else:
-                row += " – | – | – | – |"
+                row += " - | - | - | - |"
             print(row, flush=True)
 
 

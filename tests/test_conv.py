@@ -814,6 +814,19 @@ ERRORS: list[tuple[str, Any, type[Exception], str]] = [
         ValueError,
         "not supported",
     ),
+    ("groups type", lambda: rustconv.conv2d(_x(), _w(), groups=1.5), TypeError, "groups must be an int"),
+    (
+        "transpose overflow",
+        lambda: rustconv.conv_transpose2d(_x(), np.ones((4, 2, 3, 3), np.float32), stride=2**62),
+        ValueError,
+        "too large",
+    ),
+    (
+        "input overflow",
+        lambda: rustconv.conv2d_input((2**62, 4, 2**40, 6), _w(), np.ones((2, 3, 4, 4), np.float32)),
+        ValueError,
+        "too large",
+    ),
     ("stride type", lambda: rustconv.conv2d(_x(), _w(), stride=1.5), TypeError, "stride must be an int"),
 ]
 

@@ -29,8 +29,12 @@ def test_cnn_conv_types() -> None:
     gx, gw, gb = rustconv.conv2d_backward(y, x, w, 1, 1, 1, 2, workers=1)
     gx2: npt.NDArray[np.floating[Any]] = rustconv.conv2d_input(x.shape, w, y, padding=1, groups=2)
     gw2: npt.NDArray[np.floating[Any]] = rustconv.conv2d_weight(x, w.shape, y, padding=(1, 1), groups=2)
-    assert gx.shape == gx2.shape and gw.shape == gw2.shape and gb.shape == (6,)
-    t: npt.NDArray[np.floating[Any]] = rustconv.conv_transpose2d(y, np.ones((6, 3, 3, 3), np.float32), None, 2, 1, 1, 2)
+    assert gx.shape == gx2.shape
+    assert gw.shape == gw2.shape
+    assert gb.shape == (6,)
+    t: npt.NDArray[np.floating[Any]] = rustconv.conv_transpose2d(
+        y, np.ones((6, 3, 3, 3), np.float32), None, 2, 1, 1, 2
+    )
     assert t.shape == (2, 6, 16, 16)
     x1 = np.ones((3, 10))
     y1 = rustconv.conv1d(x1, np.ones((2, 3, 3)), padding="valid")

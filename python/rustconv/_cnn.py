@@ -7,6 +7,7 @@ kernels with the interpreter lock released.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any, Union
 
@@ -47,6 +48,15 @@ def _array(value: npt.ArrayLike, name: str) -> np.ndarray[Any, Any]:
     return arr
 
 
+def _groups(groups: int) -> int:
+    if isinstance(groups, (bool, np.bool_)):
+        raise TypeError(f"groups must be an int, got {groups!r}")
+    try:
+        return operator.index(groups)
+    except TypeError:
+        raise TypeError(f"groups must be an int, got {type(groups).__name__}") from None
+
+
 def _padding(padding: Padding, rank: int) -> str | tuple[int, ...]:
     if isinstance(padding, str):
         return padding
@@ -81,7 +91,7 @@ def _forward(
         as_tuple(stride, rank, "stride"),
         _padding(padding, rank),
         as_tuple(dilation, rank, "dilation"),
-        int(groups),
+        _groups(groups),
         padding_mode,
         rank,
         as_workers(workers),
@@ -108,7 +118,7 @@ def _transpose(
         as_tuple(stride, rank, "stride"),
         as_tuple(padding, rank, "padding"),
         as_tuple(output_padding, rank, "output_padding"),
-        int(groups),
+        _groups(groups),
         as_tuple(dilation, rank, "dilation"),
         rank,
         as_workers(workers),
@@ -134,7 +144,7 @@ def _input_grad(
         as_tuple(stride, rank, "stride"),
         as_tuple(padding, rank, "padding"),
         as_tuple(dilation, rank, "dilation"),
-        int(groups),
+        _groups(groups),
         rank,
         as_workers(workers),
     )
@@ -159,7 +169,7 @@ def _weight_grad(
         as_tuple(stride, rank, "stride"),
         as_tuple(padding, rank, "padding"),
         as_tuple(dilation, rank, "dilation"),
-        int(groups),
+        _groups(groups),
         rank,
         as_workers(workers),
     )
@@ -184,7 +194,7 @@ def _backward(
         as_tuple(stride, rank, "stride"),
         as_tuple(padding, rank, "padding"),
         as_tuple(dilation, rank, "dilation"),
-        int(groups),
+        _groups(groups),
         rank,
         as_workers(workers),
     )

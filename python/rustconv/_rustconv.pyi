@@ -16,9 +16,9 @@ def _config() -> dict[str, Any]: ...
 
 # --- cnn family ---
 
-from collections.abc import Sequence
+from collections.abc import Sequence  # noqa: E402
 
-from numpy.typing import NDArray
+from numpy.typing import NDArray  # noqa: E402
 
 def _conv(
     input: NDArray[Any],
