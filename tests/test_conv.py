@@ -366,7 +366,10 @@ def test_adjoint_identities(seed: int) -> None:
     scale = max(1.0, abs(lhs), float(np.abs(g).sum()))
     assert abs(lhs - inner(x, gx)) <= 1e-11 * scale
     assert abs(lhs - inner(w, gw)) <= 1e-11 * scale
+    copies = [a.copy() for a in (x, w, g)]
     bx, bw, bb = BACKWARD[cfg.rank](g, x, w, cfg.stride, pad, cfg.dilation, cfg.groups)
+    for before, after in zip(copies, (x, w, g)):
+        np.testing.assert_array_equal(before, after)
     np.testing.assert_array_equal(bx, gx)
     np.testing.assert_array_equal(bw, gw)
     axes = tuple(i for i in range(g.ndim) if i != (0 if cfg.batch is None else 1))

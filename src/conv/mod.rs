@@ -192,6 +192,30 @@ fn for_pieces<T: Send>(
     }
 }
 
+/// [`for_pieces`] with a scratch vector per worker (kept across its
+/// tasks), so the im2col buffer is allocated and zeroed once per thread
+/// rather than once per task.
+fn for_pieces_scratch<T: Send, S: Send>(
+    data: &mut [T],
+    len: usize,
+    parallel: bool,
+    f: impl Fn(usize, &mut [T], &mut Vec<S>) + Sync + Send,
+) {
+    if len == 0 {
+        return;
+    }
+    if parallel {
+        data.par_chunks_mut(len)
+            .enumerate()
+            .for_each_init(Vec::new, |scratch, (i, piece)| f(i, piece, scratch));
+    } else {
+        let mut scratch = Vec::new();
+        data.chunks_mut(len)
+            .enumerate()
+            .for_each(|(i, piece)| f(i, piece, &mut scratch));
+    }
+}
+
 /// The fixed sizes one geometry's GEMM path needs.
 struct Plan {
     cig: usize,
@@ -250,7 +274,7 @@ pub fn forward<T: Real>(
     }
     let im = (!plan.pointwise).then(|| Im2col::new(g, g.boundary));
     let (outer, inner) = schedule(g.batch * g.groups, g.macs());
-    for_pieces(out, plan.cog * plan.out_vol, outer, |task, o_ng| {
+    for_pieces_scratch(out, plan.cog * plan.out_vol, outer, |task, o_ng, col| {
         let (n, group) = (task / g.groups, task % g.groups);
         let x_ng = &input[(n * g.in_channels + group * plan.cig) * plan.in_vol..]
             [..plan.cig * plan.in_vol];
@@ -275,7 +299,11 @@ pub fn forward<T: Real>(
                 inner,
             ),
             Some(im) => {
-                let mut col = vec![zero::<T>(); plan.rows * plan.tile];
+                if col.len() < plan.rows * plan.tile {
+                    if col.len() < plan.rows * plan.tile {
+                        col.resize(plan.rows * plan.tile, zero::<T>());
+                    }
+                }
                 for p0 in (0..p).step_by(plan.tile) {
                     let t = plan.tile.min(p - p0);
                     let col = &mut col[..plan.rows * t];
@@ -321,7 +349,9 @@ fn adjoint_task<T: Real>(
         ),
         Some(im) => {
             dx_ng.fill(zero::<T>());
-            col.resize(plan.rows * plan.tile, zero::<T>());
+            if col.len() < plan.rows * plan.tile {
+                col.resize(plan.rows * plan.tile, zero::<T>());
+            }
             for p0 in (0..p).step_by(plan.tile) {
                 let t = plan.tile.min(p - p0);
                 let col = &mut col[..plan.rows * t];
@@ -375,14 +405,18 @@ pub fn input_grad<T: Real>(
     }
     let im = (!plan.pointwise).then(|| Im2col::new(g, Boundary::Constant));
     let (outer, inner) = schedule(g.batch * g.groups, g.macs());
-    for_pieces(grad_input, plan.cig * plan.in_vol, outer, |task, dx_ng| {
-        let (n, group) = (task / g.groups, task % g.groups);
-        let dy_ng = &grad_output[(n * g.out_channels + group * plan.cog) * plan.out_vol..]
-            [..plan.cog * plan.out_vol];
-        let w_g = &weight[group * plan.cog * plan.rows..][..plan.cog * plan.rows];
-        let mut col = Vec::new();
-        adjoint_task(g, &plan, im.as_ref(), w_g, dy_ng, dx_ng, &mut col, inner);
-    });
+    for_pieces_scratch(
+        grad_input,
+        plan.cig * plan.in_vol,
+        outer,
+        |task, dx_ng, col| {
+            let (n, group) = (task / g.groups, task % g.groups);
+            let dy_ng = &grad_output[(n * g.out_channels + group * plan.cog) * plan.out_vol..]
+                [..plan.cog * plan.out_vol];
+            let w_g = &weight[group * plan.cog * plan.rows..][..plan.cog * plan.rows];
+            adjoint_task(g, &plan, im.as_ref(), w_g, dy_ng, dx_ng, col, inner);
+        },
+    );
 }
 
 /// Adds Σ over the samples `samples` of grad_y[n, group] ⋆ x[n, group]
@@ -410,7 +444,9 @@ fn weight_task<T: Real>(
             parallel,
         ),
         Some(im) => {
-            col.resize(plan.rows * plan.tile, zero::<T>());
+            if col.len() < plan.rows * plan.tile {
+                col.resize(plan.rows * plan.tile, zero::<T>());
+            }
             for p0 in (0..p).step_by(plan.tile) {
                 let t = plan.tile.min(p - p0);
                 let col = &mut col[..plan.rows * t];
