@@ -57,7 +57,9 @@ def interleaved(fns: list[Callable[[], Any]], repeats: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--threads", type=int, default=0, help="threads for both libraries (default: all cores)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="threads for both libraries (default: all cores)"
+    )
     args = parser.parse_args()
     repeats = 5 if args.quick else 21
     threads = args.threads or os.cpu_count() or 1

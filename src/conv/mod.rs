@@ -300,9 +300,7 @@ pub fn forward<T: Real>(
             ),
             Some(im) => {
                 if col.len() < plan.rows * plan.tile {
-                    if col.len() < plan.rows * plan.tile {
-                        col.resize(plan.rows * plan.tile, zero::<T>());
-                    }
+                    col.resize(plan.rows * plan.tile, zero::<T>());
                 }
                 for p0 in (0..p).step_by(plan.tile) {
                     let t = plan.tile.min(p - p0);
