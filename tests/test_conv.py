@@ -830,6 +830,12 @@ ERRORS: list[tuple[str, Any, type[Exception], str]] = [
         ValueError,
         "too large",
     ),
+    (
+        "size type",
+        lambda: rustconv.conv2d_input((2, 4, 6.5, 6), _w(), np.ones((2, 3, 4, 4), np.float32)),
+        TypeError,
+        "input_size must be a sequence of ints",
+    ),
     ("stride type", lambda: rustconv.conv2d(_x(), _w(), stride=1.5), TypeError, "stride must be an int"),
 ]
 

@@ -65,7 +65,7 @@ def _padding(padding: Padding, rank: int) -> str | tuple[int, ...]:
 
 def _size(value: Sequence[int], name: str) -> tuple[int, ...]:
     try:
-        return tuple(int(v) for v in value)
+        return tuple(operator.index(v) for v in value)
     except TypeError:
         raise TypeError(f"{name} must be a sequence of ints (a shape), got {value!r}") from None
 
