@@ -49,3 +49,40 @@ def test_fft_api_types() -> None:
     assert full.shape == (18,)
     assert same.shape == (16,)
     assert blocks.shape == (14,)
+
+
+def test_cnn_conv_types() -> None:
+    from typing import Any
+
+    import numpy as np
+    import numpy.typing as npt
+
+    x: npt.NDArray[np.float32] = np.ones((2, 4, 8, 8), np.float32)
+    w: npt.NDArray[np.float32] = np.ones((6, 2, 3, 3), np.float32)
+    b: npt.NDArray[np.float32] = np.zeros(6, np.float32)
+    y: npt.NDArray[np.floating[Any]] = rustconv.conv2d(x, w, b, 1, "same", 1, 2, "reflect", workers=1)
+    gx, gw, gb = rustconv.conv2d_backward(y, x, w, 1, 1, 1, 2, workers=1)
+    gx2: npt.NDArray[np.floating[Any]] = rustconv.conv2d_input(x.shape, w, y, padding=1, groups=2)
+    gw2: npt.NDArray[np.floating[Any]] = rustconv.conv2d_weight(x, w.shape, y, padding=(1, 1), groups=2)
+    assert gx.shape == gx2.shape
+    assert gw.shape == gw2.shape
+    assert gb.shape == (6,)
+    t: npt.NDArray[np.floating[Any]] = rustconv.conv_transpose2d(
+        y, np.ones((6, 3, 3, 3), np.float32), None, 2, 1, 1, 2
+    )
+    assert t.shape == (2, 6, 16, 16)
+    x1 = np.ones((3, 10))
+    y1 = rustconv.conv1d(x1, np.ones((2, 3, 3)), padding="valid")
+    rustconv.conv1d_input(x1.shape, np.ones((2, 3, 3)), y1)
+    rustconv.conv1d_weight(x1, (2, 3, 3), y1)
+    rustconv.conv1d_backward(y1, x1, np.ones((2, 3, 3)))
+    rustconv.conv_transpose1d(y1, np.ones((2, 3, 3)))
+    x3 = np.ones((1, 1, 4, 4, 4))
+    w3 = np.ones((1, 1, 2, 2, 2))
+    y3 = rustconv.conv3d(x3, w3, dilation=(1, 2, 1))
+    rustconv.conv3d_input(x3.shape, w3, y3, dilation=(1, 2, 1))
+    rustconv.conv3d_weight(x3, w3.shape, y3, dilation=(1, 2, 1))
+    rustconv.conv3d_backward(y3, x3, w3, dilation=(1, 2, 1))
+    rustconv.conv_transpose3d(y3, w3, dilation=(1, 2, 1))
+    shape: tuple[int, ...] = rustconv.conv_output_shape((28, 28), 5)
+    assert shape == (24, 24)

@@ -39,6 +39,75 @@ def _fftconvolve(
 
 # --- cnn family ---
 
+from collections.abc import Sequence  # noqa: E402
+
+from numpy.typing import NDArray  # noqa: E402
+
+def _conv(
+    input: NDArray[Any],
+    weight: NDArray[Any],
+    bias: NDArray[Any] | None,
+    stride: Sequence[int],
+    padding: str | Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
+    padding_mode: str,
+    rank: int,
+    workers: int | None = None,
+) -> NDArray[Any]: ...
+def _conv_transpose(
+    input: NDArray[Any],
+    weight: NDArray[Any],
+    bias: NDArray[Any] | None,
+    stride: Sequence[int],
+    padding: Sequence[int],
+    output_padding: Sequence[int],
+    groups: int,
+    dilation: Sequence[int],
+    rank: int,
+    workers: int | None = None,
+) -> NDArray[Any]: ...
+def _conv_input(
+    input_size: Sequence[int],
+    weight: NDArray[Any],
+    grad_output: NDArray[Any],
+    stride: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
+    rank: int,
+    workers: int | None = None,
+) -> NDArray[Any]: ...
+def _conv_weight(
+    input: NDArray[Any],
+    weight_size: Sequence[int],
+    grad_output: NDArray[Any],
+    stride: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
+    rank: int,
+    workers: int | None = None,
+) -> NDArray[Any]: ...
+def _conv_backward(
+    grad_output: NDArray[Any],
+    input: NDArray[Any],
+    weight: NDArray[Any],
+    stride: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
+    rank: int,
+    workers: int | None = None,
+) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]: ...
+def _conv_output_shape(
+    input_shape: Sequence[int],
+    kernel_size: Sequence[int],
+    stride: Sequence[int],
+    padding: str | Sequence[int],
+    dilation: Sequence[int],
+) -> list[int]: ...
+
 # --- pad family ---
 
 # --- pool family ---
