@@ -1,0 +1,188 @@
+//! The adjoint of padding: each input element receives the sum of the
+//! gradient at every padded position that repeats it.
+//!
+//! Formulated per output (unpadded) row, so each thread owns disjoint rows
+//! and nothing races: the gradient rows that map onto an output row (one per
+//! combination of the outer axes' source lists, the interior row first) are
+//! summed into a row of the padded length, then the row's own interior is
+//! copied and its border positions are added onto the elements they repeat,
+//! in ascending position order. The order depends only on the shape, so the
+//! bits are the same for every thread count.
+
+use super::axes::{Axis, loop_axes};
+use super::{Boundary, PadPlan, source_index};
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::threads::worth_parallel;
+use ndarray::ArrayViewD;
+use rayon::prelude::*;
+use std::mem::MaybeUninit;
+
+/// For each index of an outer axis, the gradient offsets (index × stride)
+/// of the padded positions that repeat it: the interior one first, then the
+/// border ones in ascending order. Stored flat with `starts`.
+struct SourceLists {
+    starts: Vec<usize>,
+    offsets: Vec<isize>,
+}
+
+impl SourceLists {
+    fn new(axis: &Axis, boundary: Boundary) -> Self {
+        let mut lists: Vec<Vec<isize>> = (0..axis.len)
+            .map(|i| vec![(axis.before + i) as isize * axis.stride])
+            .collect();
+        for p in (0..axis.before).chain(axis.before + axis.len..axis.out_len()) {
+            if let Some(i) = source_index(p as isize - axis.before as isize, axis.len, boundary) {
+                lists[i].push(p as isize * axis.stride);
+            }
+        }
+        let mut starts = Vec::with_capacity(axis.len + 1);
+        starts.push(0);
+        let mut offsets = Vec::new();
+        for list in lists {
+            offsets.extend(list);
+            starts.push(offsets.len());
+        }
+        SourceLists { starts, offsets }
+    }
+
+    fn list(&self, i: usize) -> &[isize] {
+        &self.offsets[self.starts[i]..self.starts[i + 1]]
+    }
+}
+
+struct Tables {
+    outer: Vec<SourceLists>,
+    outer_lens: Vec<usize>,
+    inner: Axis,
+    /// (target index, padded position) of each border position, ascending.
+    scatter: Vec<(usize, usize)>,
+}
+
+/// Writes the gradient with respect to the unpadded input into `out` (the
+/// C-contiguous array of `plan.in_shape()`, every element of which is
+/// written), given `grad` of `plan.out_shape()`.
+pub fn pad_backward_into<T: Element>(
+    grad: &ArrayViewD<'_, T>,
+    plan: &PadPlan,
+    out: &mut [MaybeUninit<T>],
+) -> Result<()> {
+    if grad.shape() != plan.out_shape() || out.len() != plan.in_len() {
+        return Err(Error::value(format!(
+            "pad_backward_into was given a gradient of shape {:?} and an output of {} elements for a plan from {:?} to {:?}",
+            grad.shape(),
+            out.len(),
+            plan.in_shape(),
+            plan.out_shape()
+        )));
+    }
+    if out.is_empty() {
+        return Ok(());
+    }
+    let boundary = plan.boundary();
+    let mut axes = loop_axes(plan.in_shape(), plan.pads(), grad.strides());
+    let Some(inner) = axes.pop() else {
+        return Ok(());
+    };
+    let scatter = (0..inner.before)
+        .chain(inner.before + inner.len..inner.out_len())
+        .filter_map(|p| {
+            source_index(p as isize - inner.before as isize, inner.len, boundary).map(|i| (i, p))
+        })
+        .collect();
+    let tables = Tables {
+        outer: axes.iter().map(|a| SourceLists::new(a, boundary)).collect(),
+        outer_lens: axes.iter().map(|a| a.len).collect(),
+        inner,
+        scatter,
+    };
+    let row_len = inner.len;
+    let rows = out.len() / row_len;
+    let chunk_rows = if worth_parallel(plan.out_len()) {
+        let per_task = (out.len() / (8 * rayon::current_num_threads())).max(1 << 14);
+        per_task.div_ceil(row_len).clamp(1, rows)
+    } else {
+        rows
+    };
+    out.par_chunks_mut(chunk_rows * row_len)
+        .enumerate()
+        .for_each(|(chunk, dst)| fold_rows(grad, &tables, chunk * chunk_rows, dst));
+    Ok(())
+}
+
+fn fold_rows<T: Element>(
+    grad: &ArrayViewD<'_, T>,
+    t: &Tables,
+    first_row: usize,
+    dst: &mut [MaybeUninit<T>],
+) {
+    let base = grad.as_ptr();
+    let inner = t.inner;
+    let stride = inner.stride;
+    let mut index = vec![0usize; t.outer.len()];
+    let mut rest = first_row;
+    for k in (0..index.len()).rev() {
+        index[k] = rest % t.outer_lens[k];
+        rest /= t.outer_lens[k];
+    }
+    let mut acc: Vec<T> = Vec::new();
+    let mut pick = vec![0usize; t.outer.len()];
+    for row in dst.chunks_exact_mut(inner.len) {
+        let lists: Vec<&[isize]> = t
+            .outer
+            .iter()
+            .zip(&index)
+            .map(|(l, &i)| l.list(i))
+            .collect();
+        let first: isize = lists.iter().map(|l| l[0]).sum();
+        let count: usize = lists.iter().map(|l| l.len()).product();
+        // SAFETY (both branches): every offset is a sum of in-bounds
+        // index × stride terms of `grad` over distinct axes, plus a padded
+        // position of the inner axis times its stride.
+        if count == 1 {
+            let src = base.wrapping_offset(first);
+            for (i, d) in row.iter_mut().enumerate() {
+                d.write(unsafe { *src.offset((inner.before + i) as isize * stride) });
+            }
+            // SAFETY: every element of `row` was written just above.
+            let out_row = unsafe { &mut *(row as *mut [MaybeUninit<T>] as *mut [T]) };
+            for &(i, p) in &t.scatter {
+                out_row[i] = out_row[i].add(unsafe { *src.offset(p as isize * stride) });
+            }
+        } else {
+            acc.clear();
+            let src = base.wrapping_offset(first);
+            acc.extend((0..inner.out_len()).map(|p| unsafe { *src.offset(p as isize * stride) }));
+            pick.iter_mut().for_each(|s| *s = 0);
+            for _ in 1..count {
+                for k in (0..pick.len()).rev() {
+                    pick[k] += 1;
+                    if pick[k] < lists[k].len() {
+                        break;
+                    }
+                    pick[k] = 0;
+                }
+                let offset: isize = lists.iter().zip(&pick).map(|(l, &s)| l[s]).sum();
+                let src = base.wrapping_offset(offset);
+                for (p, a) in acc.iter_mut().enumerate() {
+                    *a = a.add(unsafe { *src.offset(p as isize * stride) });
+                }
+            }
+            for (d, &a) in row.iter_mut().zip(&acc[inner.before..]) {
+                d.write(a);
+            }
+            // SAFETY: every element of `row` was written just above.
+            let out_row = unsafe { &mut *(row as *mut [MaybeUninit<T>] as *mut [T]) };
+            for &(i, p) in &t.scatter {
+                out_row[i] = out_row[i].add(acc[p]);
+            }
+        }
+        for k in (0..index.len()).rev() {
+            index[k] += 1;
+            if index[k] < t.outer_lens[k] {
+                break;
+            }
+            index[k] = 0;
+        }
+    }
+}
