@@ -66,10 +66,15 @@ def _pad_pairs(pad_width: Any, shape: tuple[int, ...], name: str) -> list[tuple[
         raise ValueError(
             f"pad_width must be an int, a (before, after) pair or one such pair per dimension, got {pad_width!r}"
         ) from None
+    if widths.size == 0 and widths.dtype.kind == "f":
+        # An empty list or dict of pairs (for a 0-d array): nothing to pad.
+        widths = widths.astype(np.intp)
     if widths.dtype.kind not in "iu":
         raise TypeError(f"pad_width must be of integral type, got {widths.dtype} values: {pad_width!r}")
     if widths.size and widths.min() < 0:
         raise ValueError(f"pad_width must not contain negative values, got {pad_width!r}")
+    if ndim == 0 and widths.size == 0:
+        return []
     # numpy's broadcasting rule (numpy.lib._arraypad_impl._as_pairs).
     if widths.ndim < 3 and widths.size == 1:
         value = int(widths.ravel()[0])
