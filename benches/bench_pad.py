@@ -33,22 +33,22 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def interleaved(contenders: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median seconds per call, the contenders taking turns."""
+def interleaved(contenders: dict[str, Callable[[], object]], repeats: int) -> dict[str, tuple[float, float]]:
+    """(median, best) seconds per call, the contenders taking turns."""
     for fn in contenders.values():
         fn()  # warm-up: page faults, pools, caches
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(repeats):
         for name, fn in contenders.items():
             times[name].append(timed(fn))
-    return {name: statistics.median(t) for name, t in times.items()}
+    return {name: (statistics.median(t), min(t)) for name, t in times.items()}
 
 
 def copy_rate(repeats: int) -> float:
     """Bytes read + written per second by numpy.copyto on 256 MiB, far beyond the caches."""
     src = np.ones(32 * 2**20, dtype=np.float64)
     dst = np.empty_like(src)
-    seconds = interleaved({"copy": lambda: np.copyto(dst, src)}, repeats)["copy"]
+    seconds = interleaved({"copy": lambda: np.copyto(dst, src)}, repeats)["copy"][0]
     return 2 * src.nbytes / seconds
 
 
@@ -86,14 +86,15 @@ def bench_backward(shape: tuple[int, ...], pad: int, repeats: int, rate: float) 
     return table_rows(f"pad_backward reflect {pad} {shape} float32", med, moved, rate)
 
 
-def table_rows(case: str, med: dict[str, float], moved: int, rate: float) -> list[str]:
-    ours = med["rustconv"]
+def table_rows(case: str, med: dict[str, tuple[float, float]], moved: int, rate: float) -> list[str]:
+    ours, ours_best = med["rustconv"]
     rows = []
-    for name, seconds in med.items():
-        ratio = "" if name == "rustconv" else f"{seconds / ours:.2f}x"
+    for name, (seconds, best) in med.items():
+        ratio = "" if name == "rustconv" else f"{seconds / ours:.2f}x ({best / ours_best:.2f}x)"
         fraction = moved / seconds / rate
         rows.append(
-            f"| {case} | {name} | {seconds * 1e3:.2f} | {moved / seconds / 1e9:.1f} | {fraction:.0%} | {ratio} |"
+            f"| {case} | {name} | {seconds * 1e3:.2f} ({best * 1e3:.2f}) | {moved / seconds / 1e9:.1f} "
+            f"| {fraction:.0%} | {ratio} |"
         )
     return rows
 
@@ -103,6 +104,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, for a smoke run")
     args = parser.parse_args()
     repeats = 7 if args.quick else 41
+    load = os.getloadavg()[0]
     if torch is not None:
         torch.set_num_threads(os.cpu_count() or 1)
     rate = copy_rate(repeats)
@@ -111,8 +113,9 @@ def main() -> None:
         f"rustconv {rustconv.__version__} ({rustconv._rustconv._config()['simd']}), "
         f"torch {torch.__version__ if torch is not None else 'not installed'}, numpy {np.__version__}"
     )
-    print(f"numpy.copyto of 256 MiB: {rate / 1e9:.1f} GB/s (read + written)\n")
-    print("| case | library | median ms | GB/s | of copy rate | time / rustconv's |")
+    print(f"numpy.copyto of 256 MiB: {rate / 1e9:.1f} GB/s (read + written)")
+    print(f"load average before the run: {load:.1f} (2 cores; other builds share the machine)\n")
+    print("| case | library | median (best) ms | GB/s | of copy rate | time / rustconv's, median (best) |")
     print("|---|---|---|---|---|---|")
     rows = bench_forward((8, 64, 112, 112), 3, repeats, rate)
     rows += bench_forward((8, 64, 224, 224), 3, max(repeats // 3, 5), rate)
