@@ -125,34 +125,47 @@ fn fold_rows<T: Element>(
         index[k] = rest % t.outer_lens[k];
         rest /= t.outer_lens[k];
     }
-    let mut acc: Vec<T> = Vec::new();
+    let out_len = inner.out_len();
+    let mut acc: Vec<T> = Vec::with_capacity(out_len);
     let mut pick = vec![0usize; t.outer.len()];
-    for row in dst.chunks_exact_mut(inner.len) {
-        let lists: Vec<&[isize]> = t
-            .outer
-            .iter()
-            .zip(&index)
-            .map(|(l, &i)| l.list(i))
-            .collect();
-        let first: isize = lists.iter().map(|l| l[0]).sum();
-        let count: usize = lists.iter().map(|l| l.len()).product();
-        // SAFETY (both branches): every offset is a sum of in-bounds
-        // index × stride terms of `grad` over distinct axes, plus a padded
-        // position of the inner axis times its stride.
-        if count == 1 {
-            let src = base.wrapping_offset(first);
-            for (i, d) in row.iter_mut().enumerate() {
-                d.write(unsafe { *src.offset((inner.before + i) as isize * stride) });
-            }
-            // SAFETY: every element of `row` was written just above.
-            let out_row = unsafe { &mut *(row as *mut [MaybeUninit<T>] as *mut [T]) };
-            for &(i, p) in &t.scatter {
-                out_row[i] = out_row[i].add(unsafe { *src.offset(p as isize * stride) });
+    let mut lists: Vec<&[isize]> = Vec::with_capacity(t.outer.len());
+    // One padded gradient row starting at element offset `offset`.
+    // SAFETY (for callers): `offset` is a sum of in-bounds index × stride
+    // terms of `grad` over its outer axes, so the row's `out_len` elements
+    // at multiples of `stride` lie in the view.
+    let read_row = |offset: isize, into: &mut Vec<T>, add: bool| {
+        let src = base.wrapping_offset(offset);
+        if stride == 1 {
+            // SAFETY: a contiguous row of the view (see above).
+            let row = unsafe { std::slice::from_raw_parts(src, out_len) };
+            if add {
+                into.iter_mut().zip(row).for_each(|(a, &g)| *a = a.add(g));
+            } else {
+                into.extend_from_slice(row);
             }
         } else {
+            // SAFETY: the row's elements (see above).
+            let element = |p: usize| unsafe { *src.offset(p as isize * stride) };
+            if add {
+                into.iter_mut()
+                    .enumerate()
+                    .for_each(|(p, a)| *a = a.add(element(p)));
+            } else {
+                into.extend((0..out_len).map(element));
+            }
+        }
+    };
+    for row in dst.chunks_exact_mut(inner.len) {
+        lists.clear();
+        lists.extend(t.outer.iter().zip(&index).map(|(l, &i)| l.list(i)));
+        let first: isize = lists.iter().map(|l| l[0]).sum();
+        let count: usize = lists.iter().map(|l| l.len()).product();
+        let padded: &[T] = if count == 1 && stride == 1 {
+            // SAFETY: a contiguous row of the view, as in `read_row`.
+            unsafe { std::slice::from_raw_parts(base.wrapping_offset(first), out_len) }
+        } else {
             acc.clear();
-            let src = base.wrapping_offset(first);
-            acc.extend((0..inner.out_len()).map(|p| unsafe { *src.offset(p as isize * stride) }));
+            read_row(first, &mut acc, false);
             pick.iter_mut().for_each(|s| *s = 0);
             for _ in 1..count {
                 for k in (0..pick.len()).rev() {
@@ -163,19 +176,17 @@ fn fold_rows<T: Element>(
                     pick[k] = 0;
                 }
                 let offset: isize = lists.iter().zip(&pick).map(|(l, &s)| l[s]).sum();
-                let src = base.wrapping_offset(offset);
-                for (p, a) in acc.iter_mut().enumerate() {
-                    *a = a.add(unsafe { *src.offset(p as isize * stride) });
-                }
+                read_row(offset, &mut acc, true);
             }
-            for (d, &a) in row.iter_mut().zip(&acc[inner.before..]) {
-                d.write(a);
-            }
-            // SAFETY: every element of `row` was written just above.
-            let out_row = unsafe { &mut *(row as *mut [MaybeUninit<T>] as *mut [T]) };
-            for &(i, p) in &t.scatter {
-                out_row[i] = out_row[i].add(acc[p]);
-            }
+            &acc
+        };
+        for (d, &v) in row.iter_mut().zip(&padded[inner.before..]) {
+            d.write(v);
+        }
+        // SAFETY: every element of `row` was written just above.
+        let out_row = unsafe { &mut *(row as *mut [MaybeUninit<T>] as *mut [T]) };
+        for &(i, p) in &t.scatter {
+            out_row[i] = out_row[i].add(padded[p]);
         }
         for k in (0..index.len()).rev() {
             index[k] += 1;
