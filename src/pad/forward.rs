@@ -45,17 +45,17 @@ fn outer_table(axis: &Axis, boundary: Boundary) -> Vec<Rows> {
 }
 
 /// Offsets (relative to the row start) that the border positions of the
-/// innermost axis read, or `None` for the constant.
+/// innermost axis read; `None` in constant mode, whose borders are constant.
 fn border_table(
     axis: &Axis,
     boundary: Boundary,
     range: std::ops::Range<usize>,
-) -> Vec<Option<isize>> {
+) -> Option<Vec<isize>> {
+    if axis.len == 0 || boundary == Boundary::Constant {
+        return None;
+    }
     range
         .map(|p| {
-            if axis.len == 0 {
-                return None;
-            }
             source_index(p as isize - axis.before as isize, axis.len, boundary)
                 .map(|i| i as isize * axis.stride)
         })
@@ -65,8 +65,8 @@ fn border_table(
 struct Tables<T> {
     outer: Vec<Vec<Rows>>,
     inner: Axis,
-    left: Vec<Option<isize>>,
-    right: Vec<Option<isize>>,
+    left: Option<Vec<isize>>,
+    right: Option<Vec<isize>>,
     inner_constants: [T; 2],
 }
 
@@ -216,9 +216,14 @@ fn fill_constant_row<T: Copy>(t: &Tables<T>, value: T, row: &mut [MaybeUninit<T>
 unsafe fn fill_data_row<T: Copy>(t: &Tables<T>, src: *const T, row: &mut [MaybeUninit<T>]) {
     let (left, rest) = row.split_at_mut(t.inner.before);
     let (middle, right) = rest.split_at_mut(t.inner.len);
-    for (d, &o) in left.iter_mut().zip(&t.left) {
-        // SAFETY: border offsets lie in the row (the caller's contract).
-        d.write(o.map_or(t.inner_constants[0], |o| unsafe { *src.offset(o) }));
+    match &t.left {
+        Some(offsets) => {
+            for (d, &o) in left.iter_mut().zip(offsets) {
+                // SAFETY: border offsets lie in the row (the caller's contract).
+                d.write(unsafe { *src.offset(o) });
+            }
+        }
+        None => left.fill(MaybeUninit::new(t.inner_constants[0])),
     }
     if t.inner.stride == 1 {
         // SAFETY: the row holds `middle.len()` contiguous elements, and the
@@ -235,8 +240,13 @@ unsafe fn fill_data_row<T: Copy>(t: &Tables<T>, src: *const T, row: &mut [MaybeU
             p = p.wrapping_offset(t.inner.stride);
         }
     }
-    for (d, &o) in right.iter_mut().zip(&t.right) {
-        // SAFETY: as for the left border.
-        d.write(o.map_or(t.inner_constants[1], |o| unsafe { *src.offset(o) }));
+    match &t.right {
+        Some(offsets) => {
+            for (d, &o) in right.iter_mut().zip(offsets) {
+                // SAFETY: as for the left border.
+                d.write(unsafe { *src.offset(o) });
+            }
+        }
+        None => right.fill(MaybeUninit::new(t.inner_constants[1])),
     }
 }
