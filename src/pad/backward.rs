@@ -28,20 +28,30 @@ struct SourceLists {
 
 impl SourceLists {
     fn new(axis: &Axis, boundary: Boundary) -> Self {
-        let mut lists: Vec<Vec<isize>> = (0..axis.len)
-            .map(|i| vec![(axis.before + i) as isize * axis.stride])
+        // Border positions in ascending order with the index they repeat;
+        // built without a list per index, as outer axes can be long.
+        let borders: Vec<(usize, isize)> = (0..axis.before)
+            .chain(axis.before + axis.len..axis.out_len())
+            .filter_map(|p| {
+                source_index(p as isize - axis.before as isize, axis.len, boundary)
+                    .map(|i| (i, p as isize * axis.stride))
+            })
             .collect();
-        for p in (0..axis.before).chain(axis.before + axis.len..axis.out_len()) {
-            if let Some(i) = source_index(p as isize - axis.before as isize, axis.len, boundary) {
-                lists[i].push(p as isize * axis.stride);
-            }
+        let mut starts = vec![0usize; axis.len + 1];
+        for &(i, _) in &borders {
+            starts[i + 1] += 1;
         }
-        let mut starts = Vec::with_capacity(axis.len + 1);
-        starts.push(0);
-        let mut offsets = Vec::new();
-        for list in lists {
-            offsets.extend(list);
-            starts.push(offsets.len());
+        for i in 0..axis.len {
+            starts[i + 1] += starts[i] + 1;
+        }
+        let mut offsets = vec![0isize; starts[axis.len]];
+        let mut next: Vec<usize> = starts[..axis.len].iter().map(|&s| s + 1).collect();
+        for (i, &start) in starts[..axis.len].iter().enumerate() {
+            offsets[start] = (axis.before + i) as isize * axis.stride;
+        }
+        for (i, offset) in borders {
+            offsets[next[i]] = offset;
+            next[i] += 1;
         }
         SourceLists { starts, offsets }
     }

@@ -26,22 +26,52 @@ enum Rows {
     Pad(usize),
 }
 
-/// The position table of an outer axis: one entry per output index.
-fn outer_table(axis: &Axis, boundary: Boundary) -> Vec<Rows> {
-    (0..axis.out_len())
-        .map(|p| {
-            let source = if axis.len == 0 {
-                None
-            } else {
-                // Plan sizes fit in isize.
-                source_index(p as isize - axis.before as isize, axis.len, boundary)
-            };
-            match source {
-                Some(i) => Rows::Data(i as isize * axis.stride),
-                None => Rows::Pad(usize::from(p >= axis.before)),
-            }
-        })
-        .collect()
+/// Where the rows of an outer axis come from. Interior positions are plain
+/// arithmetic; only the border positions are tabulated, so a long outer axis
+/// costs no table as large as the data.
+struct OuterAxis {
+    before: usize,
+    len: usize,
+    out_len: usize,
+    stride: isize,
+    /// The `before` positions, then the `after` positions.
+    borders: Vec<Rows>,
+}
+
+impl OuterAxis {
+    fn new(axis: &Axis, boundary: Boundary) -> Self {
+        let borders = (0..axis.before)
+            .chain(axis.before + axis.len..axis.out_len())
+            .map(|p| {
+                let source = if axis.len == 0 {
+                    None
+                } else {
+                    // Plan sizes fit in isize.
+                    source_index(p as isize - axis.before as isize, axis.len, boundary)
+                };
+                match source {
+                    Some(i) => Rows::Data(i as isize * axis.stride),
+                    None => Rows::Pad(usize::from(p >= axis.before)),
+                }
+            })
+            .collect();
+        OuterAxis {
+            before: axis.before,
+            len: axis.len,
+            out_len: axis.out_len(),
+            stride: axis.stride,
+            borders,
+        }
+    }
+
+    #[inline]
+    fn rows(&self, p: usize) -> Rows {
+        match p.checked_sub(self.before) {
+            Some(i) if i < self.len => Rows::Data(i as isize * self.stride),
+            Some(i) => self.borders[self.before + i - self.len],
+            None => self.borders[p],
+        }
+    }
 }
 
 /// Offsets (relative to the row start) that the border positions of the
@@ -63,7 +93,7 @@ fn border_table(
 }
 
 struct Tables<T> {
-    outer: Vec<Vec<Rows>>,
+    outer: Vec<OuterAxis>,
     inner: Axis,
     left: Option<Vec<isize>>,
     right: Option<Vec<isize>>,
@@ -123,7 +153,7 @@ pub fn pad_into<T: Copy + Send + Sync>(
         return Err(Error::value("pad_into has no value to write"));
     };
     let tables = Tables {
-        outer: axes.iter().map(|a| outer_table(a, boundary)).collect(),
+        outer: axes.iter().map(|a| OuterAxis::new(a, boundary)).collect(),
         inner,
         left: border_table(&inner, boundary, 0..inner.before),
         right: border_table(&inner, boundary, inner.before + inner.len..inner.out_len()),
@@ -170,15 +200,15 @@ fn fill_rows<T: Copy>(
     // The output index along each outer axis, as an odometer.
     let mut index = vec![0usize; t.outer.len()];
     let mut rest = first_row;
-    for (k, table) in t.outer.iter().enumerate().rev() {
-        index[k] = rest % table.len();
-        rest /= table.len();
+    for (k, axis) in t.outer.iter().enumerate().rev() {
+        index[k] = rest % axis.out_len;
+        rest /= axis.out_len;
     }
     for row in dst.chunks_exact_mut(row_len) {
         let mut offset = 0isize;
         let mut pad: Option<T> = None;
-        for (k, table) in t.outer.iter().enumerate() {
-            match table[index[k]] {
+        for (k, axis) in t.outer.iter().enumerate() {
+            match axis.rows(index[k]) {
                 Rows::Data(o) => offset += o,
                 // Later (inner) axes win, as in numpy.pad.
                 Rows::Pad(side) => pad = Some(outer_constants[k][side]),
@@ -193,7 +223,7 @@ fn fill_rows<T: Copy>(
         }
         for k in (0..index.len()).rev() {
             index[k] += 1;
-            if index[k] < t.outer[k].len() {
+            if index[k] < t.outer[k].out_len {
                 break;
             }
             index[k] = 0;
@@ -225,7 +255,12 @@ unsafe fn fill_data_row<T: Copy>(t: &Tables<T>, src: *const T, row: &mut [MaybeU
         }
         None => left.fill(MaybeUninit::new(t.inner_constants[0])),
     }
-    if t.inner.stride == 1 {
+    if t.inner.stride == 1 && middle.len() <= 8 {
+        for (i, d) in middle.iter_mut().enumerate() {
+            // SAFETY: the first `middle.len()` elements of the contiguous row.
+            d.write(unsafe { *src.add(i) });
+        }
+    } else if t.inner.stride == 1 {
         // SAFETY: the row holds `middle.len()` contiguous elements, and the
         // freshly allocated output cannot overlap the input.
         unsafe {
