@@ -522,3 +522,19 @@ def test_errors(call: Any, error: type[Exception], message: str) -> None:
         call()
     assert message in str(info.value)
     still_works()
+
+
+def test_broadcast_and_negative_stride_views() -> None:
+    row = np.arange(5, dtype=np.int32)
+    for view in (
+        np.broadcast_to(row, (4, 5)),
+        np.broadcast_to(row[:, None], (5, 3)),
+        row[::-2],
+        np.arange(24.0).reshape(4, 6)[::-1, ::-3],
+    ):
+        for mode in ("constant", "edge", "reflect", "symmetric", "wrap"):
+            same(rustconv.pad(view, 3, mode), np.pad(view, 3, mode))
+            g = np.pad(view.astype(np.float64), 3, mode)
+            np.testing.assert_array_equal(
+                rustconv.pad_backward(g, 3, mode), scatter_add_reference(g, view.shape, 3, mode)
+            )
