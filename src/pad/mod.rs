@@ -413,4 +413,25 @@ mod kernel_tests {
             assert!(err < 1e-5, "{boundary:?} {err}");
         }
     }
+
+    #[test]
+    fn complex_elements() {
+        use num_complex::Complex;
+        let mut rng = Lcg(17);
+        for _ in 0..200 {
+            let (shape, pads, boundary) = random_case(&mut rng, 4);
+            let plan = PadPlan::forward(&shape, &pads, boundary, "array").unwrap();
+            let x = ArrayD::from_shape_simple_fn(IxDyn(&shape), || {
+                Complex::new(rng.below(100) as f64, rng.below(100) as f64 - 50.0)
+            });
+            let constants = vec![[Complex::new(1.0, -1.0), Complex::new(-2.0, 3.0)]; shape.len()];
+            let px = pad(&x.view(), &plan, &constants).unwrap();
+            assert_eq!(px, reference::pad(&x.view(), &plan, &constants));
+            let back = PadPlan::backward(plan.out_shape(), &pads, boundary, "grad").unwrap();
+            assert_eq!(
+                pad_backward(&px.view(), &back).unwrap(),
+                reference::pad_backward(&px.view(), &back)
+            );
+        }
+    }
 }
