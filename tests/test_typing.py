@@ -86,3 +86,14 @@ def test_cnn_conv_types() -> None:
     rustconv.conv_transpose3d(y3, w3, dilation=(1, 2, 1))
     shape: tuple[int, ...] = rustconv.conv_output_shape((28, 28), 5)
     assert shape == (24, 24)
+
+
+def test_pad_api_types() -> None:
+    import numpy as np
+
+    x = np.arange(12.0).reshape(3, 4)
+    padded: np.ndarray = rustconv.pad(x, ((1, 2), (3, 0)), mode="reflect", workers=1)
+    edged: np.ndarray = rustconv.pad(x, 2, "replicate")
+    filled: np.ndarray = rustconv.pad(x, (1, 1), constant_values=((1, 2), (3, 4)))
+    grad: np.ndarray = rustconv.pad_backward(padded, ((1, 2), (3, 0)), mode="reflect", workers=2)
+    assert grad.shape == x.shape == edged[2:-2, 2:-2].shape == filled[1:-1, 1:-1].shape

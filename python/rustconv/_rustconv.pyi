@@ -110,4 +110,20 @@ def _conv_output_shape(
 
 # --- pad family ---
 
+import numpy as np  # noqa: E402  (kept in this section so family sections merge cleanly)
+
+def _pad(
+    array: np.ndarray[Any, Any],
+    pad_width: list[tuple[int, int]],
+    mode: str,
+    constant_values: np.ndarray[Any, Any] | None = None,
+    workers: int | None = None,
+) -> np.ndarray[Any, Any]: ...
+def _pad_backward(
+    grad: np.ndarray[Any, Any],
+    pad_width: list[tuple[int, int]],
+    mode: str,
+    workers: int | None = None,
+) -> np.ndarray[Any, Any]: ...
+
 # --- pool family ---
