@@ -1,0 +1,485 @@
+//! Max, average and Lp pooling over fixed windows, forward and backward.
+//!
+//! Forward kernels compute one output row (all `ow` of one `(plane, od, oh)`)
+//! at a time, tap by tap: for each tap `(kd, kh, kw)` the outputs whose tap
+//! lies inside the input read a contiguous input row with step `S`, so the
+//! inner loop is a plain strided sweep the compiler vectorises, and borders
+//! need no special code (a tap simply covers fewer outputs). Taps are visited
+//! in row-major order, which is the order torch scans each window in, so
+//! ties, NaN handling and rounding of sums agree with it.
+//!
+//! Backward kernels scatter per plane: one task owns an input plane and adds
+//! the contributions of its outputs in a fixed order, so the result does not
+//! depend on the thread count.
+
+use super::LpNorm;
+use super::params::PoolGeometry;
+use crate::element::{Element, Real};
+use crate::threads::worth_parallel;
+use rayon::prelude::*;
+
+/// Calls `f(row, out_row)` for each output row of length `row_len`, in
+/// parallel over chunks of rows when `parallel`. Rows are independent, so
+/// the split does not affect the result.
+pub(crate) fn for_each_row<T: Send, F>(out: &mut [T], row_len: usize, parallel: bool, f: F)
+where
+    F: Fn(usize, &mut [T]) + Sync,
+{
+    if row_len == 0 || out.is_empty() {
+        return;
+    }
+    if parallel {
+        let rows = out.len() / row_len;
+        let per_task = rows.div_ceil(rayon::current_num_threads() * 8).max(1);
+        out.par_chunks_mut(per_task * row_len)
+            .enumerate()
+            .for_each(|(task, chunk)| {
+                for (i, row) in chunk.chunks_mut(row_len).enumerate() {
+                    f(task * per_task + i, row);
+                }
+            });
+    } else {
+        for (r, row) in out.chunks_mut(row_len).enumerate() {
+            f(r, row);
+        }
+    }
+}
+
+/// [`for_each_row`] over two outputs of the same layout (values and indices).
+pub(crate) fn for_each_row_pair<T: Send, U: Send, F>(
+    out: &mut [T],
+    other: &mut [U],
+    row_len: usize,
+    parallel: bool,
+    f: F,
+) where
+    F: Fn(usize, &mut [T], &mut [U]) + Sync,
+{
+    if row_len == 0 || out.is_empty() {
+        return;
+    }
+    if parallel {
+        let rows = out.len() / row_len;
+        let per_task = rows.div_ceil(rayon::current_num_threads() * 8).max(1);
+        out.par_chunks_mut(per_task * row_len)
+            .zip(other.par_chunks_mut(per_task * row_len))
+            .enumerate()
+            .for_each(|(task, (chunk, other_chunk))| {
+                for (i, (row, other_row)) in chunk
+                    .chunks_mut(row_len)
+                    .zip(other_chunk.chunks_mut(row_len))
+                    .enumerate()
+                {
+                    f(task * per_task + i, row, other_row);
+                }
+            });
+    } else {
+        for (r, (row, other_row)) in out
+            .chunks_mut(row_len)
+            .zip(other.chunks_mut(row_len))
+            .enumerate()
+        {
+            f(r, row, other_row);
+        }
+    }
+}
+
+/// `op(acc[i], src[i·S])` for every i, with the step known at compile time
+/// so that the loads vectorise.
+#[inline(always)]
+fn sweep_const<T: Copy, const S: usize>(src: &[T], acc: &mut [T], op: impl Fn(&mut T, T)) {
+    let full = (src.len() / S).min(acc.len());
+    let (head, tail) = acc.split_at_mut(full);
+    for (a, chunk) in head.iter_mut().zip(src.chunks_exact(S)) {
+        op(a, chunk[0]);
+    }
+    for (i, a) in tail.iter_mut().enumerate() {
+        op(a, src[(full + i) * S]);
+    }
+}
+
+/// `op(acc[i], src[i·stride])` for every i.
+#[inline(always)]
+fn sweep<T: Copy>(stride: usize, src: &[T], acc: &mut [T], op: impl Fn(&mut T, T)) {
+    match stride {
+        1 => sweep_const::<T, 1>(src, acc, op),
+        2 => sweep_const::<T, 2>(src, acc, op),
+        3 => sweep_const::<T, 3>(src, acc, op),
+        _ => {
+            for (i, a) in acc.iter_mut().enumerate() {
+                op(a, src[i * stride]);
+            }
+        }
+    }
+}
+
+/// torch's max update: a larger value, or any NaN, takes the place (so NaN
+/// propagates and the last NaN of a window is the one reported).
+#[inline(always)]
+fn takes_max<T: Real>(value: T, current: T) -> bool {
+    value > current || value.is_nan()
+}
+
+/// The max sweep that also tracks flat input positions: `base` is the
+/// position of `src[0]` in its plane.
+#[inline(always)]
+fn sweep_max_indexed_const<T: Real, const S: usize>(
+    src: &[T],
+    acc: &mut [T],
+    idx: &mut [i64],
+    base: i64,
+) {
+    let n = acc.len().min(idx.len());
+    for i in 0..n {
+        let v = src[i * S];
+        if takes_max(v, acc[i]) {
+            acc[i] = v;
+            idx[i] = base + (i * S) as i64;
+        }
+    }
+}
+
+#[inline(always)]
+fn sweep_max_indexed<T: Real>(stride: usize, src: &[T], acc: &mut [T], idx: &mut [i64], base: i64) {
+    match stride {
+        1 => sweep_max_indexed_const::<T, 1>(src, acc, idx, base),
+        2 => sweep_max_indexed_const::<T, 2>(src, acc, idx, base),
+        _ => {
+            for (i, (a, ix)) in acc.iter_mut().zip(idx.iter_mut()).enumerate() {
+                let v = src[i * stride];
+                if takes_max(v, *a) {
+                    *a = v;
+                    *ix = base + (i * stride) as i64;
+                }
+            }
+        }
+    }
+}
+
+/// `dst[i·S] += src[i]` for every i.
+#[inline(always)]
+fn scatter_add<T: Real>(stride: usize, dst: &mut [T], src: &[T]) {
+    match stride {
+        1 => {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = *d + s;
+            }
+        }
+        2 => {
+            let full = (dst.len() / 2).min(src.len());
+            for (chunk, &s) in dst.chunks_exact_mut(2).zip(&src[..full]) {
+                chunk[0] = chunk[0] + s;
+            }
+            for (i, &s) in src.iter().enumerate().skip(full) {
+                dst[i * 2] = dst[i * 2] + s;
+            }
+        }
+        _ => {
+            for (i, &s) in src.iter().enumerate() {
+                dst[i * stride] = dst[i * stride] + s;
+            }
+        }
+    }
+}
+
+/// Where output row `r` lives: `(plane, od, oh)`.
+#[inline]
+fn row_coords(g: &PoolGeometry, r: usize) -> (usize, usize, usize) {
+    let oh = r % g.output[1];
+    let rest = r / g.output[1];
+    (rest / g.output[0], rest % g.output[0], oh)
+}
+
+/// Calls `f(offset of the input row in its plane)` for each tap `(kd, kh)`
+/// of output row `(od, oh)` that lies inside the input, in row-major order.
+#[inline]
+fn for_each_row_tap(g: &PoolGeometry, od: usize, oh: usize, mut f: impl FnMut(usize)) {
+    for kd in 0..g.kernel[0] {
+        let Some(id) = g.tap(0, od, kd) else { continue };
+        for kh in 0..g.kernel[1] {
+            let Some(ih) = g.tap(1, oh, kh) else { continue };
+            f((id * g.input[1] + ih) * g.input[2]);
+        }
+    }
+}
+
+/// Calls `f(kw, lo, hi, start)` for each tap `kw` along the width: outputs
+/// `lo..hi` read the input row from `start` on with step `S`.
+#[inline]
+fn for_each_width_tap(g: &PoolGeometry, mut f: impl FnMut(usize, usize, usize)) {
+    for kw in 0..g.kernel[2] {
+        let (lo, hi) = g.outputs_hitting(2, kw);
+        if lo < hi {
+            f(lo, hi, lo * g.stride[2] + kw * g.dilation[2] - g.padding[2]);
+        }
+    }
+}
+
+fn is_parallel(g: &PoolGeometry) -> bool {
+    let work = g.planes * (g.in_plane() + g.out_plane() * g.kernel.iter().product::<usize>());
+    worth_parallel(work)
+}
+
+/// Max pooling. `input` holds `planes` contiguous input planes, `out` (and
+/// `indices`, when given) as many output planes; every element is written.
+pub fn max_pool<T: Real>(
+    g: &PoolGeometry,
+    input: &[T],
+    out: &mut [T],
+    indices: Option<&mut [i64]>,
+) {
+    let (in_plane, width) = (g.in_plane(), g.output[2]);
+    let plane_of = |r: usize| {
+        let (plane, od, oh) = row_coords(g, r);
+        (&input[plane * in_plane..(plane + 1) * in_plane], od, oh)
+    };
+    match indices {
+        None => for_each_row(out, width, is_parallel(g), |r, acc| {
+            let (plane, od, oh) = plane_of(r);
+            acc.fill(T::neg_infinity());
+            for_each_row_tap(g, od, oh, |row| {
+                let row = &plane[row..row + g.input[2]];
+                for_each_width_tap(g, |lo, hi, start| {
+                    sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| {
+                        if takes_max(v, *a) {
+                            *a = v;
+                        }
+                    });
+                });
+            });
+        }),
+        Some(indices) => for_each_row_pair(out, indices, width, is_parallel(g), |r, acc, idx| {
+            let (plane, od, oh) = plane_of(r);
+            acc.fill(T::neg_infinity());
+            // torch reports the window's first input element when nothing
+            // beats −inf (an all −inf window).
+            let mut first_row = None;
+            for_each_row_tap(g, od, oh, |row| {
+                first_row.get_or_insert(row);
+            });
+            let first_row = first_row.unwrap_or(0);
+            for (ow, ix) in idx.iter_mut().enumerate() {
+                let first_w = (0..g.kernel[2])
+                    .find_map(|kw| g.tap(2, ow, kw))
+                    .unwrap_or(0);
+                *ix = (first_row + first_w) as i64;
+            }
+            for_each_row_tap(g, od, oh, |row| {
+                let row_values = &plane[row..row + g.input[2]];
+                for_each_width_tap(g, |lo, hi, start| {
+                    sweep_max_indexed(
+                        g.stride[2],
+                        &row_values[start..],
+                        &mut acc[lo..hi],
+                        &mut idx[lo..hi],
+                        (row + start) as i64,
+                    );
+                });
+            });
+        }),
+    }
+}
+
+/// The average-pool divisors along the width, and a function giving the
+/// divisor of `(od, oh, ow)`.
+fn divisors(g: &PoolGeometry, count_include_pad: bool) -> Vec<usize> {
+    (0..g.output[2])
+        .map(|ow| g.divisor_factor(2, ow, count_include_pad))
+        .collect()
+}
+
+#[inline]
+fn divisor_of<T: Real>(
+    g: &PoolGeometry,
+    width_divisors: &[usize],
+    count_include_pad: bool,
+    divisor_override: Option<usize>,
+    od: usize,
+    oh: usize,
+    ow: usize,
+) -> T {
+    let d = divisor_override.unwrap_or_else(|| {
+        g.divisor_factor(0, od, count_include_pad)
+            * g.divisor_factor(1, oh, count_include_pad)
+            * width_divisors[ow]
+    });
+    T::from_usize(d).unwrap_or_else(T::one)
+}
+
+/// Average pooling with torch's divisor rule (see
+/// [`PoolGeometry::divisor_factor`]); `divisor_override` replaces it.
+pub fn avg_pool<T: Real>(
+    g: &PoolGeometry,
+    input: &[T],
+    out: &mut [T],
+    count_include_pad: bool,
+    divisor_override: Option<usize>,
+) {
+    let in_plane = g.in_plane();
+    let width_divisors = divisors(g, count_include_pad);
+    for_each_row(out, g.output[2], is_parallel(g), |r, acc| {
+        let (plane, od, oh) = row_coords(g, r);
+        let plane = &input[plane * in_plane..(plane + 1) * in_plane];
+        acc.fill(<T as Element>::zero());
+        for_each_row_tap(g, od, oh, |row| {
+            let row = &plane[row..row + g.input[2]];
+            for_each_width_tap(g, |lo, hi, start| {
+                sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| *a = *a + v);
+            });
+        });
+        for (ow, a) in acc.iter_mut().enumerate() {
+            let d: T = divisor_of(g, &width_divisors, count_include_pad, divisor_override, od, oh, ow);
+            *a = *a / d;
+        }
+    });
+}
+
+/// Lp pooling: `(Σ |x|^p)^(1/p)` over each window (no padding, no dilation).
+pub fn lp_pool<T: Real>(g: &PoolGeometry, input: &[T], out: &mut [T], norm: LpNorm<T>) {
+    let in_plane = g.in_plane();
+    for_each_row(out, g.output[2], is_parallel(g), |r, acc| {
+        let (plane, od, oh) = row_coords(g, r);
+        let plane = &input[plane * in_plane..(plane + 1) * in_plane];
+        acc.fill(<T as Element>::zero());
+        for_each_row_tap(g, od, oh, |row| {
+            let row = &plane[row..row + g.input[2]];
+            for_each_width_tap(g, |lo, hi, start| match norm {
+                LpNorm::Two => sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| {
+                    *a = *a + v * v;
+                }),
+                _ => sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| {
+                    *a = *a + norm.power(v);
+                }),
+            });
+        });
+        for a in acc.iter_mut() {
+            *a = norm.root(*a);
+        }
+    });
+}
+
+/// Adds `coefficients[o]` (one output row `(od, oh)`) to every input element
+/// of each window `o` in `plane`.
+fn scatter_row<T: Real>(g: &PoolGeometry, od: usize, oh: usize, coefficients: &[T], plane: &mut [T]) {
+    for_each_row_tap(g, od, oh, |row| {
+        let row = &mut plane[row..row + g.input[2]];
+        for_each_width_tap(g, |lo, hi, start| {
+            scatter_add(g.stride[2], &mut row[start..], &coefficients[lo..hi]);
+        });
+    });
+}
+
+/// Runs `f(plane index, grad_in plane)` for each plane, in parallel when the
+/// job is large. Each plane belongs to one task.
+fn for_each_plane<T: Real>(grad_in: &mut [T], in_plane: usize, parallel: bool, f: impl Fn(usize, &mut [T]) + Sync) {
+    if in_plane == 0 {
+        return;
+    }
+    if parallel {
+        grad_in
+            .par_chunks_mut(in_plane)
+            .enumerate()
+            .for_each(|(p, plane)| f(p, plane));
+    } else {
+        for (p, plane) in grad_in.chunks_mut(in_plane).enumerate() {
+            f(p, plane);
+        }
+    }
+}
+
+/// Gradient of [`avg_pool`]: each output's gradient, divided by its divisor,
+/// is added to every input element of its window.
+pub fn avg_pool_backward<T: Real>(
+    g: &PoolGeometry,
+    grad_out: &[T],
+    grad_in: &mut [T],
+    count_include_pad: bool,
+    divisor_override: Option<usize>,
+) {
+    let (out_plane, width) = (g.out_plane(), g.output[2]);
+    let width_divisors = divisors(g, count_include_pad);
+    for_each_plane(grad_in, g.in_plane(), is_parallel(g), |p, plane| {
+        plane.fill(<T as Element>::zero());
+        let grad_plane = &grad_out[p * out_plane..(p + 1) * out_plane];
+        let mut scaled = vec![<T as Element>::zero(); width];
+        for (r, grad_row) in grad_plane.chunks_exact(width).enumerate() {
+            let (od, oh) = (r / g.output[1], r % g.output[1]);
+            for (ow, (s, &gr)) in scaled.iter_mut().zip(grad_row).enumerate() {
+                let d: T = divisor_of(g, &width_divisors, count_include_pad, divisor_override, od, oh, ow);
+                *s = gr / d;
+            }
+            scatter_row(g, od, oh, &scaled, plane);
+        }
+    });
+}
+
+/// Gradient of [`lp_pool`]: `∂y/∂x = x·|x|^(p−2) / y^(p−1)`, 0 where `y = 0`.
+/// The per-window factors `g / y^(p−1)` are summed onto the input first and
+/// multiplied by `x·|x|^(p−2)` once per element.
+pub fn lp_pool_backward<T: Real>(
+    g: &PoolGeometry,
+    grad_out: &[T],
+    input: &[T],
+    output: &[T],
+    grad_in: &mut [T],
+    norm: LpNorm<T>,
+) {
+    let (in_plane, out_plane, width) = (g.in_plane(), g.out_plane(), g.output[2]);
+    for_each_plane(grad_in, in_plane, is_parallel(g), |p, plane| {
+        plane.fill(<T as Element>::zero());
+        let grad_plane = &grad_out[p * out_plane..(p + 1) * out_plane];
+        let out_values = &output[p * out_plane..(p + 1) * out_plane];
+        let mut factors = vec![<T as Element>::zero(); width];
+        for (r, (grad_row, y_row)) in grad_plane
+            .chunks_exact(width)
+            .zip(out_values.chunks_exact(width))
+            .enumerate()
+        {
+            for ((f, &gr), &y) in factors.iter_mut().zip(grad_row).zip(y_row) {
+                *f = norm.coefficient(gr, y);
+            }
+            scatter_row(g, r / g.output[1], r % g.output[1], &factors, plane);
+        }
+        let x_plane = &input[p * in_plane..(p + 1) * in_plane];
+        for (gi, &x) in plane.iter_mut().zip(x_plane) {
+            *gi = *gi * norm.derivative(x);
+        }
+    });
+}
+
+/// Gradient of max pooling (fixed or adaptive): `grad_in[indices[o]] +=
+/// grad_out[o]` within each plane. The indices must already be checked to
+/// lie in `0..in_plane` (see [`first_out_of_range`]).
+pub fn max_pool_backward<T: Real>(
+    grad_out: &[T],
+    indices: &[i64],
+    grad_in: &mut [T],
+    in_plane: usize,
+    out_plane: usize,
+) {
+    let parallel = worth_parallel(grad_in.len() + 2 * grad_out.len());
+    for_each_plane(grad_in, in_plane, parallel, |p, plane| {
+        plane.fill(<T as Element>::zero());
+        let range = p * out_plane..(p + 1) * out_plane;
+        for (&gr, &ix) in grad_out[range.clone()].iter().zip(&indices[range]) {
+            if let Some(slot) = usize::try_from(ix).ok().and_then(|i| plane.get_mut(i)) {
+                *slot = *slot + gr;
+            }
+        }
+    });
+}
+
+/// The first position whose index is outside `0..in_plane`, if any.
+pub fn first_out_of_range(indices: &[i64], in_plane: usize) -> Option<usize> {
+    let bad = |&ix: &i64| usize::try_from(ix).map_or(true, |i| i >= in_plane);
+    let all_good = if worth_parallel(indices.len()) {
+        !indices.par_iter().any(bad)
+    } else {
+        !indices.iter().any(bad)
+    };
+    if all_good {
+        None
+    } else {
+        indices.iter().position(bad)
+    }
+}
