@@ -28,7 +28,7 @@ fn is_parallel(g: &AdaptiveGeometry) -> bool {
 /// Adaptive average pooling: the mean of each window.
 pub fn adaptive_avg_pool<T: Real>(g: &AdaptiveGeometry, input: &[T], out: &mut [T]) {
     let (in_plane, [_, height, width]) = (g.in_plane(), g.input);
-    for_each_row(out, g.output[2], is_parallel(g), |r, row| {
+    for_each_row(out, g.output[2], is_parallel(g), crate::simd::level(), |r, row| {
         let (plane, od, oh) = row_coords(g, r);
         let plane = &input[plane * in_plane..(plane + 1) * in_plane];
         let (d0, d1) = g.window(0, od);
@@ -81,7 +81,7 @@ pub fn adaptive_max_pool<T: Real>(
         (best, best_index as i64)
     };
     match indices {
-        None => for_each_row(out, g.output[2], is_parallel(g), |r, row| {
+        None => for_each_row(out, g.output[2], is_parallel(g), crate::simd::level(), |r, row| {
             for (ow, o) in row.iter_mut().enumerate() {
                 *o = cell(r, ow).0;
             }

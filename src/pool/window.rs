@@ -15,13 +15,50 @@
 use super::LpNorm;
 use super::params::PoolGeometry;
 use crate::element::{Element, Real};
+use crate::simd::Level;
 use crate::threads::worth_parallel;
 use rayon::prelude::*;
 
+/// Runs `f` over the rows of one chunk. `#[inline(always)]` so that the
+/// AVX2 entry point below compiles the whole row kernel (closure included)
+/// with 256-bit vectors.
+#[inline(always)]
+fn rows_plain<T, F: Fn(usize, &mut [T])>(first: usize, chunk: &mut [T], row_len: usize, f: &F) {
+    for (i, row) in chunk.chunks_mut(row_len).enumerate() {
+        f(first + i, row);
+    }
+}
+
+/// [`rows_plain`] compiled for AVX2 + FMA. Only the instruction set
+/// differs: no fused multiply-add is introduced (Rust never contracts
+/// `a * b + c`), so the results are bitwise those of the plain path.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn rows_avx2<T, F: Fn(usize, &mut [T])>(first: usize, chunk: &mut [T], row_len: usize, f: &F) {
+    rows_plain(first, chunk, row_len, f);
+}
+
+#[inline]
+fn rows<T, F: Fn(usize, &mut [T])>(level: Level, first: usize, chunk: &mut [T], row_len: usize, f: &F) {
+    #[cfg(target_arch = "x86_64")]
+    if level >= Level::Avx2Fma {
+        // SAFETY: `level` comes from `simd::level()` (or a test asking for a
+        // level at most that), which detected AVX2 and FMA on this CPU.
+        unsafe { rows_avx2(first, chunk, row_len, f) };
+        return;
+    }
+    let _ = level;
+    rows_plain(first, chunk, row_len, f);
+}
+
 /// Calls `f(row, out_row)` for each output row of length `row_len`, in
-/// parallel over chunks of rows when `parallel`. Rows are independent, so
-/// the split does not affect the result.
-pub(crate) fn for_each_row<T: Send, F>(out: &mut [T], row_len: usize, parallel: bool, f: F)
+/// parallel over chunks of rows when `parallel`, with the widest
+/// instruction set `level` allows. Rows are independent, so neither the
+/// split nor the level affects the result.
+pub(crate) fn for_each_row<T: Send, F>(out: &mut [T], row_len: usize, parallel: bool, level: Level, f: F)
 where
     F: Fn(usize, &mut [T]) + Sync,
 {
@@ -29,19 +66,13 @@ where
         return;
     }
     if parallel {
-        let rows = out.len() / row_len;
-        let per_task = rows.div_ceil(rayon::current_num_threads() * 8).max(1);
+        let count = out.len() / row_len;
+        let per_task = count.div_ceil(rayon::current_num_threads() * 8).max(1);
         out.par_chunks_mut(per_task * row_len)
             .enumerate()
-            .for_each(|(task, chunk)| {
-                for (i, row) in chunk.chunks_mut(row_len).enumerate() {
-                    f(task * per_task + i, row);
-                }
-            });
+            .for_each(|(task, chunk)| rows(level, task * per_task, chunk, row_len, &f));
     } else {
-        for (r, row) in out.chunks_mut(row_len).enumerate() {
-            f(r, row);
-        }
+        rows(level, 0, out, row_len, &f);
     }
 }
 
@@ -183,7 +214,7 @@ fn scatter_add<T: Real>(stride: usize, dst: &mut [T], src: &[T]) {
 }
 
 /// Where output row `r` lives: `(plane, od, oh)`.
-#[inline]
+#[inline(always)]
 fn row_coords(g: &PoolGeometry, r: usize) -> (usize, usize, usize) {
     let oh = r % g.output[1];
     let rest = r / g.output[1];
@@ -192,7 +223,7 @@ fn row_coords(g: &PoolGeometry, r: usize) -> (usize, usize, usize) {
 
 /// Calls `f(offset of the input row in its plane)` for each tap `(kd, kh)`
 /// of output row `(od, oh)` that lies inside the input, in row-major order.
-#[inline]
+#[inline(always)]
 fn for_each_row_tap(g: &PoolGeometry, od: usize, oh: usize, mut f: impl FnMut(usize)) {
     for kd in 0..g.kernel[0] {
         let Some(id) = g.tap(0, od, kd) else { continue };
@@ -205,7 +236,7 @@ fn for_each_row_tap(g: &PoolGeometry, od: usize, oh: usize, mut f: impl FnMut(us
 
 /// Calls `f(kw, lo, hi, start)` for each tap `kw` along the width: outputs
 /// `lo..hi` read the input row from `start` on with step `S`.
-#[inline]
+#[inline(always)]
 fn for_each_width_tap(g: &PoolGeometry, mut f: impl FnMut(usize, usize, usize)) {
     for kw in 0..g.kernel[2] {
         let (lo, hi) = g.outputs_hitting(2, kw);
@@ -228,22 +259,34 @@ pub fn max_pool<T: Real>(
     out: &mut [T],
     indices: Option<&mut [i64]>,
 ) {
+    max_pool_at(crate::simd::level(), g, input, out, indices);
+}
+
+/// [`max_pool`] with the instruction-set level given (tests run every level).
+pub fn max_pool_at<T: Real>(
+    level: Level,
+    g: &PoolGeometry,
+    input: &[T],
+    out: &mut [T],
+    indices: Option<&mut [i64]>,
+) {
     let (in_plane, width) = (g.in_plane(), g.output[2]);
     let plane_of = |r: usize| {
         let (plane, od, oh) = row_coords(g, r);
         (&input[plane * in_plane..(plane + 1) * in_plane], od, oh)
     };
     match indices {
-        None => for_each_row(out, width, is_parallel(g), |r, acc| {
+        None => for_each_row(out, width, is_parallel(g), level, |r, acc| {
             let (plane, od, oh) = plane_of(r);
             acc.fill(T::neg_infinity());
             for_each_row_tap(g, od, oh, |row| {
                 let row = &plane[row..row + g.input[2]];
                 for_each_width_tap(g, |lo, hi, start| {
+                    // An unconditional select (not a conditional store)
+                    // so that the loop vectorises.
                     sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| {
-                        if takes_max(v, *a) {
-                            *a = v;
-                        }
+                        let current = *a;
+                        *a = if takes_max(v, current) { v } else { current };
                     });
                 });
             });
@@ -315,9 +358,30 @@ pub fn avg_pool<T: Real>(
     count_include_pad: bool,
     divisor_override: Option<usize>,
 ) {
+    avg_pool_at(crate::simd::level(), g, input, out, count_include_pad, divisor_override);
+}
+
+/// [`avg_pool`] with the instruction-set level given.
+pub fn avg_pool_at<T: Real>(
+    level: Level,
+    g: &PoolGeometry,
+    input: &[T],
+    out: &mut [T],
+    count_include_pad: bool,
+    divisor_override: Option<usize>,
+) {
     let in_plane = g.in_plane();
     let width_divisors = divisors(g, count_include_pad);
-    for_each_row(out, g.output[2], is_parallel(g), |r, acc| {
+    let width_factors: Vec<T> = width_divisors
+        .iter()
+        .map(|&d| T::from_usize(d).unwrap_or_else(T::one))
+        .collect();
+    // Divisors are products of window extents, at most the kernel volume;
+    // below 2^24 the float product of the factors is exact (and equal to
+    // converting the integer product), so it can be formed per element
+    // without an integer-to-float conversion in the loop.
+    let exact_in_float = g.kernel.iter().product::<usize>() < 1 << 24;
+    for_each_row(out, g.output[2], is_parallel(g), level, |r, acc| {
         let (plane, od, oh) = row_coords(g, r);
         let plane = &input[plane * in_plane..(plane + 1) * in_plane];
         acc.fill(<T as Element>::zero());
@@ -327,33 +391,66 @@ pub fn avg_pool<T: Real>(
                 sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| *a = *a + v);
             });
         });
-        for (ow, a) in acc.iter_mut().enumerate() {
-            let d: T = divisor_of(g, &width_divisors, count_include_pad, divisor_override, od, oh, ow);
-            *a = *a / d;
+        if let Some(d) = divisor_override {
+            let d = T::from_usize(d).unwrap_or_else(T::one);
+            for a in acc.iter_mut() {
+                *a = *a / d;
+            }
+        } else if exact_in_float {
+            let row_factor = g.divisor_factor(0, od, count_include_pad) * g.divisor_factor(1, oh, count_include_pad);
+            let row_factor = T::from_usize(row_factor).unwrap_or_else(T::one);
+            for (a, &w) in acc.iter_mut().zip(&width_factors) {
+                *a = *a / (row_factor * w);
+            }
+        } else {
+            for (ow, a) in acc.iter_mut().enumerate() {
+                let d: T = divisor_of(g, &width_divisors, count_include_pad, None, od, oh, ow);
+                *a = *a / d;
+            }
         }
     });
 }
 
 /// Lp pooling: `(Σ |x|^p)^(1/p)` over each window (no padding, no dilation).
 pub fn lp_pool<T: Real>(g: &PoolGeometry, input: &[T], out: &mut [T], norm: LpNorm<T>) {
+    lp_pool_at(crate::simd::level(), g, input, out, norm);
+}
+
+/// [`lp_pool`] with the instruction-set level given.
+pub fn lp_pool_at<T: Real>(level: Level, g: &PoolGeometry, input: &[T], out: &mut [T], norm: LpNorm<T>) {
+    // One instantiation per norm, so that no loop branches on it.
+    match norm {
+        LpNorm::One => lp_rows(level, g, input, out, |v: T| v.abs(), |s| s),
+        LpNorm::Two => lp_rows(level, g, input, out, |v: T| v * v, |s: T| s.sqrt()),
+        LpNorm::Other(p) => {
+            let inverse = p.recip();
+            lp_rows(level, g, input, out, |v: T| v.abs().powf(p), |s: T| s.powf(inverse));
+        }
+    }
+}
+
+#[inline(always)]
+fn lp_rows<T: Real>(
+    level: Level,
+    g: &PoolGeometry,
+    input: &[T],
+    out: &mut [T],
+    power: impl Fn(T) -> T + Sync,
+    root: impl Fn(T) -> T + Sync,
+) {
     let in_plane = g.in_plane();
-    for_each_row(out, g.output[2], is_parallel(g), |r, acc| {
+    for_each_row(out, g.output[2], is_parallel(g), level, |r, acc| {
         let (plane, od, oh) = row_coords(g, r);
         let plane = &input[plane * in_plane..(plane + 1) * in_plane];
         acc.fill(<T as Element>::zero());
         for_each_row_tap(g, od, oh, |row| {
             let row = &plane[row..row + g.input[2]];
-            for_each_width_tap(g, |lo, hi, start| match norm {
-                LpNorm::Two => sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| {
-                    *a = *a + v * v;
-                }),
-                _ => sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| {
-                    *a = *a + norm.power(v);
-                }),
+            for_each_width_tap(g, |lo, hi, start| {
+                sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| *a = *a + power(v));
             });
         });
         for a in acc.iter_mut() {
-            *a = norm.root(*a);
+            *a = root(*a);
         }
     });
 }
