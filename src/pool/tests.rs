@@ -2,7 +2,18 @@
 //! awkward values, with NaN-prefilled outputs.
 
 use super::params::{AdaptiveGeometry, PoolGeometry};
+use super::window::{avg_pool_at, lp_pool_at, max_pool_at};
 use super::*;
+use crate::simd::{self, Level};
+
+/// Every instruction-set level this CPU runs: the portable path always.
+fn levels() -> Vec<Level> {
+    let mut levels = vec![Level::Scalar];
+    if simd::level() > Level::Scalar {
+        levels.push(simd::level());
+    }
+    levels
+}
 
 /// A small deterministic generator (xorshift), so the tests need no crate.
 struct Rng(u64);
@@ -76,9 +87,17 @@ fn max_pool_matches_reference() {
         max_pool(&g, &input, &mut got, Some(&mut got_idx));
         assert!(same_bits(&got, &want), "{g:?}\n{got:?}\n{want:?}");
         assert_eq!(got_idx, want_idx, "{g:?}");
-        let mut values_only = vec![f64::NAN; n];
-        max_pool(&g, &input, &mut values_only, None);
-        assert!(same_bits(&values_only, &want), "{g:?}");
+        for level in levels() {
+            let mut values_only = vec![f64::NAN; n];
+            max_pool_at(level, &g, &input, &mut values_only, None);
+            assert!(same_bits(&values_only, &want), "{g:?} {level:?}");
+            let as_f32: Vec<f32> = input.iter().map(|&v| v as f32).collect();
+            let (mut want32, mut idx32) = (vec![f32::NAN; n], vec![0; n]);
+            reference::max_pool(&g, &as_f32, &mut want32, &mut idx32);
+            let mut got32 = vec![f32::NAN; n];
+            max_pool_at(level, &g, &as_f32, &mut got32, None);
+            assert!(got32.iter().zip(&want32).all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())));
+        }
     }
 }
 
@@ -92,9 +111,11 @@ fn avg_and_lp_pool_match_reference() {
             for divisor_override in [None, Some(3)] {
                 let mut want = vec![f64::NAN; n];
                 reference::avg_pool(&g, &input, &mut want, count_include_pad, divisor_override);
-                let mut got = vec![f64::NAN; n];
-                avg_pool(&g, &input, &mut got, count_include_pad, divisor_override);
-                assert!(same_bits(&got, &want), "{g:?}");
+                for level in levels() {
+                    let mut got = vec![f64::NAN; n];
+                    avg_pool_at(level, &g, &input, &mut got, count_include_pad, divisor_override);
+                    assert!(same_bits(&got, &want), "{g:?} {level:?}");
+                }
             }
         }
         let no_padding = PoolGeometry {
@@ -120,8 +141,10 @@ fn avg_and_lp_pool_match_reference() {
             let mut want = vec![f64::NAN; n];
             reference::lp_pool(&lp, &input, &mut want, norm);
             let mut got = vec![f64::NAN; n];
-            lp_pool(&lp, &input, &mut got, norm);
-            assert!(same_bits(&got, &want), "{lp:?} p={p}");
+            for level in levels() {
+                lp_pool_at(level, &lp, &input, &mut got, norm);
+                assert!(same_bits(&got, &want), "{lp:?} p={p} {level:?}");
+            }
             let grad_out = rng.smooth(n);
             let mut want_grad = vec![f64::NAN; input.len()];
             reference::lp_pool_backward(&lp, &grad_out, &input, &want, &mut want_grad, norm);
