@@ -50,7 +50,9 @@ def copy_rate(rounds: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     args = parser.parse_args()
     rounds, per_round = (5, 3) if args.quick else (15, 5)
@@ -89,7 +91,9 @@ def main() -> None:
     ]
 
     rate = copy_rate(rounds)
-    print(f"input float32 {x.shape}, {cores} threads, SIMD {rustconv.show_config.__module__ and rustconv._rustconv._config()['simd']}")
+    print(
+        f"input float32 {x.shape}, {cores} threads, SIMD {rustconv.show_config.__module__ and rustconv._rustconv._config()['simd']}"
+    )
     print(f"numpy.copyto 64 MiB: {rate / 1e9:.1f} GB/s (read + write)\n")
     print("| case | rustconv ms | torch ms | torch / rustconv | rustconv GB/s | fraction of copy rate |")
     print("|---|---|---|---|---|---|")
@@ -104,7 +108,9 @@ def main() -> None:
         ratio = f"{torch_t / ours_t:.2f}x" if torch_t else "n/a"
         torch_ms = f"{torch_t * 1e3:.2f}" if torch_t else "n/a"
         gbps = moved / ours_t
-        print(f"| {name} | {ours_t * 1e3:.2f} | {torch_ms} | {ratio} | {gbps / 1e9:.1f} | {gbps / rate:.2f} |")
+        print(
+            f"| {name} | {ours_t * 1e3:.2f} | {torch_ms} | {ratio} | {gbps / 1e9:.1f} | {gbps / rate:.2f} |"
+        )
 
 
 if __name__ == "__main__":

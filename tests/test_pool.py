@@ -37,8 +37,13 @@ def _taps(length: int, k: int, s: int, p: int, d: int, out: int) -> np.ndarray:
 
 
 def _gather(
-    x: np.ndarray, rank: int, kernel: tuple[int, ...], stride: tuple[int, ...], pad: tuple[int, ...],
-    dil: tuple[int, ...], ceil: bool,
+    x: np.ndarray,
+    rank: int,
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    pad: tuple[int, ...],
+    dil: tuple[int, ...],
+    ceil: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]]:
     """Window values (N, C, OD, OH, OW, KD·KH·KW), their validity and flat
     positions, and the spatial output shape."""
@@ -53,13 +58,17 @@ def _gather(
     th = taps[1][None, :, None, None, :, None]
     tw = taps[2][None, None, :, None, None, :]
     valid = (td >= 0) & (td < spatial[0]) & (th >= 0) & (th < spatial[1]) & (tw >= 0) & (tw < spatial[2])
-    cd, ch, cw = np.clip(td, 0, spatial[0] - 1), np.clip(th, 0, spatial[1] - 1), np.clip(tw, 0, spatial[2] - 1)
+    cd, ch, cw = (
+        np.clip(td, 0, spatial[0] - 1),
+        np.clip(th, 0, spatial[1] - 1),
+        np.clip(tw, 0, spatial[2] - 1),
+    )
     values = x3[:, :, cd, ch, cw]
     flat = (cd * spatial[1] + ch) * spatial[2] + cw
     window = int(np.prod(k3))
     shape6 = values.shape[:2] + outs + (window,)
-    valid = np.broadcast_to(valid, outs + k3).reshape(outs + (window,))
-    flat = np.broadcast_to(flat, outs + k3).reshape(outs + (window,))
+    valid = np.broadcast_to(valid, outs + k3).reshape((*outs, window))
+    flat = np.broadcast_to(flat, outs + k3).reshape((*outs, window))
     return values.reshape(shape6), valid, flat, outs
 
 
@@ -115,15 +124,21 @@ def ref_adaptive(x, rank, output_size, kind):
     out = np.empty(x3.shape[:2] + outs)
     index = np.empty(x3.shape[:2] + outs, dtype=np.int64)
     bounds = [
-        [(math.floor(o * spatial[a] / outs[a]), math.ceil((o + 1) * spatial[a] / outs[a])) for o in range(outs[a])]
+        [
+            (math.floor(o * spatial[a] / outs[a]), math.ceil((o + 1) * spatial[a] / outs[a]))
+            for o in range(outs[a])
+        ]
         for a in range(3)
     ]
     for od, (d0, d1) in enumerate(bounds[0]):
         for oh, (h0, h1) in enumerate(bounds[1]):
             for ow, (w0, w1) in enumerate(bounds[2]):
-                window = x3[:, :, d0:d1, h0:h1, w0:w1].reshape(x3.shape[:2] + (-1,))
-                positions = ((np.arange(d0, d1)[:, None, None] * spatial[1] + np.arange(h0, h1)[None, :, None])
-                             * spatial[2] + np.arange(w0, w1)[None, None, :]).ravel()
+                window = x3[:, :, d0:d1, h0:h1, w0:w1].reshape((*x3.shape[:2], -1))
+                positions = (
+                    (np.arange(d0, d1)[:, None, None] * spatial[1] + np.arange(h0, h1)[None, :, None])
+                    * spatial[2]
+                    + np.arange(w0, w1)[None, None, :]
+                ).ravel()
                 if kind == "avg":
                     out[:, :, od, oh, ow] = window.astype(np.float64).mean(axis=-1)
                 else:
@@ -215,14 +230,18 @@ def test_max_pool_matches_reference(seed: int, dtype: Any) -> None:
     before = x.copy()
     out, idx = MAX[c["rank"]](x, c["kernel"], c["stride"], c["pad"], c["dil"], c["ceil"], return_indices=True)
     want, want_idx = ref_max_pool(x, c["rank"], c["kernel"], c["stride"], c["pad"], c["dil"], c["ceil"])
-    assert out.dtype == dtype and idx.dtype == np.int64
-    assert out.flags.c_contiguous and idx.flags.c_contiguous
+    assert out.dtype == dtype
+    assert idx.dtype == np.int64
+    assert out.flags.c_contiguous
+    assert idx.flags.c_contiguous
     np.testing.assert_array_equal(out, want)
     np.testing.assert_array_equal(idx, want_idx)
     np.testing.assert_array_equal(x, before)
     values_only = MAX[c["rank"]](x, c["kernel"], c["stride"], c["pad"], c["dil"], c["ceil"])
     np.testing.assert_array_equal(values_only, want)
-    assert out.shape == rustconv.pool_output_shape(x.shape, c["kernel"], c["stride"], c["pad"], c["dil"], c["ceil"])
+    assert out.shape == rustconv.pool_output_shape(
+        x.shape, c["kernel"], c["stride"], c["pad"], c["dil"], c["ceil"]
+    )
 
 
 @pytest.mark.parametrize("seed", range(80))
@@ -235,7 +254,9 @@ def test_avg_pool_matches_reference(seed: int) -> None:
     out = AVG[c["rank"]](x, c["kernel"], c["stride"], c["pad"], c["ceil"], include, divisor)
     want = ref_avg_pool(x, c["rank"], c["kernel"], c["stride"], c["pad"], c["ceil"], include, divisor)
     np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)
-    out32 = AVG[c["rank"]](x.astype(np.float32), c["kernel"], c["stride"], c["pad"], c["ceil"], include, divisor)
+    out32 = AVG[c["rank"]](
+        x.astype(np.float32), c["kernel"], c["stride"], c["pad"], c["ceil"], include, divisor
+    )
     assert out32.dtype == np.float32
     np.testing.assert_allclose(out32, want, rtol=1e-5, atol=1e-5)
 
@@ -255,7 +276,11 @@ def test_lp_pool_matches_reference(seed: int) -> None:
 def test_adaptive_matches_reference(seed: int) -> None:
     rng = np.random.default_rng(3000 + seed)
     rank = int(rng.integers(1, 4))
-    shape = (int(rng.integers(1, 3)), int(rng.integers(1, 3)), *(int(v) for v in rng.integers(1, 11, size=rank)))
+    shape = (
+        int(rng.integers(1, 3)),
+        int(rng.integers(1, 3)),
+        *(int(v) for v in rng.integers(1, 11, size=rank)),
+    )
     requested = [None if rng.random() < 0.2 else int(rng.integers(1, 9)) for _ in range(rank)]
     size = tuple(shape[2 + a] if v is None else v for a, v in enumerate(requested))
     x = awkward(rng, shape)
@@ -264,7 +289,9 @@ def test_adaptive_matches_reference(seed: int) -> None:
     np.testing.assert_array_equal(out, want)
     np.testing.assert_array_equal(idx, want_idx)
     smooth = rng.standard_normal(shape)
-    np.testing.assert_allclose(AAVG[rank](smooth, tuple(requested)), ref_adaptive(smooth, rank, size, "avg")[0], rtol=1e-12)
+    np.testing.assert_allclose(
+        AAVG[rank](smooth, tuple(requested)), ref_adaptive(smooth, rank, size, "avg")[0], rtol=1e-12
+    )
     # The gradient of the mean, via its adjoint identity.
     g = rng.standard_normal(x.shape[:2] + size)
     back = AAVG_BACK[rank](g, shape)
@@ -279,7 +306,8 @@ def test_unbatched_inputs() -> None:
     out, idx = rustconv.adaptive_max_pool2d(x, (2, 3), return_indices=True)
     assert out.shape == idx.shape == (3, 2, 3)
     g = rustconv.max_pool2d_backward(np.ones_like(out), idx, x.shape)
-    assert g.shape == x.shape and g.sum() == out.size
+    assert g.shape == x.shape
+    assert g.sum() == out.size
     assert rustconv.pool_output_shape((3, 9, 8), (3, 3), 2, 1) == (3, 5, 4)
 
 
@@ -287,7 +315,9 @@ def test_max_pool_nan_and_ties_follow_torch_rules() -> None:
     x = np.array([[[1.0, np.nan, 2.0, np.nan, 0.0, 7.0, 7.0, -np.inf, -np.inf]]])
     out, idx = rustconv.max_pool1d(x, 5, 2, return_indices=True)
     # Window [0, 5): the last NaN (position 3); [2, 7): NaN at 3; [4, 9): first 7.
-    assert np.isnan(out[0, 0, 0]) and np.isnan(out[0, 0, 1]) and out[0, 0, 2] == 7.0
+    assert np.isnan(out[0, 0, 0])
+    assert np.isnan(out[0, 0, 1])
+    assert out[0, 0, 2] == 7.0
     np.testing.assert_array_equal(idx[0, 0], [3, 3, 5])
     allneg = np.full((1, 1, 4), -np.inf)
     out, idx = rustconv.max_pool1d(allneg, 2, 2, 1, return_indices=True)
@@ -339,10 +369,16 @@ def test_max_pool_backward_matches_scatter_and_differences(seed: int) -> None:
     g = rng.standard_normal(out.shape)
     back = MAX_BACK[c["rank"]](g, idx, x.shape)
     want = np.zeros((x.shape[0] * x.shape[1], int(np.prod(x.shape[2:]))))
-    np.add.at(want, (np.arange(want.shape[0])[:, None], idx.reshape(want.shape[0], -1)), g.reshape(want.shape[0], -1))
+    np.add.at(
+        want,
+        (np.arange(want.shape[0])[:, None], idx.reshape(want.shape[0], -1)),
+        g.reshape(want.shape[0], -1),
+    )
     np.testing.assert_allclose(back, want.reshape(x.shape), rtol=1e-12)
     if x.size <= 200:
-        np.testing.assert_allclose(back, numeric_grad(lambda v: MAX[c["rank"]](v, *args), x, g, 1e-4), atol=1e-6)
+        np.testing.assert_allclose(
+            back, numeric_grad(lambda v: MAX[c["rank"]](v, *args), x, g, 1e-4), atol=1e-6
+        )
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -380,7 +416,7 @@ def test_adaptive_backward_matches_differences(seed: int) -> None:
     np.testing.assert_allclose(
         AAVG_BACK[rank](g, shape), numeric_grad(lambda v: AAVG[rank](v, size), x, g), atol=1e-7
     )
-    out, idx = AMAX[rank](x, size, return_indices=True)
+    _out, idx = AMAX[rank](x, size, return_indices=True)
     np.testing.assert_allclose(
         AMAX_BACK[rank](g, idx, shape), numeric_grad(lambda v: AMAX[rank](v, size), x, g, 1e-4), atol=1e-6
     )
@@ -405,7 +441,10 @@ def test_bitwise_identical_for_every_thread_count() -> None:
         first = call(1)
         for workers in (2, 3):
             other = call(workers)
-            for a, b in zip(first if isinstance(first, tuple) else (first,), other if isinstance(other, tuple) else (other,)):
+            for a, b in zip(
+                first if isinstance(first, tuple) else (first,),
+                other if isinstance(other, tuple) else (other,),
+            ):
                 assert a.tobytes() == b.tobytes()
     y = rustconv.lp_pool2d(x, 2, 2)
     g = np.ones_like(y)
@@ -419,7 +458,9 @@ def test_strided_input_and_inputs_unchanged() -> None:
     base = rng.standard_normal((2, 3, 20, 18))
     view = base[:, :, ::2, ::-1]
     snapshot = base.copy()
-    np.testing.assert_array_equal(rustconv.max_pool2d(view, 2), rustconv.max_pool2d(np.ascontiguousarray(view), 2))
+    np.testing.assert_array_equal(
+        rustconv.max_pool2d(view, 2), rustconv.max_pool2d(np.ascontiguousarray(view), 2)
+    )
     out = rustconv.lp_pool2d(view, 2, 2)
     rustconv.lp_pool2d_backward(out, view, out, 2, 2)
     np.testing.assert_array_equal(base, snapshot)
@@ -446,7 +487,7 @@ def test_hypothesis_max_and_avg_1d(length, kernel, stride, pad, dil, ceil, seed)
         taps = _taps(length, kernel, stride, pad, dil, out_len)
         valid = bool(((taps >= 0) & (taps < length)).any(axis=1).all())
     if not valid:
-        with pytest.raises(ValueError, match="kernel_size|padding|dilation"):
+        with pytest.raises(ValueError, match=r"kernel_size|padding|dilation"):
             rustconv.max_pool1d(x, kernel, stride, pad, dil, ceil)
         return
     out, idx = rustconv.max_pool1d(x, kernel, stride, pad, dil, ceil, return_indices=True)
@@ -483,7 +524,11 @@ ERRORS: list[tuple[Any, type[Exception], str]] = [
     (lambda: rustconv.max_pool2d(X2, 2.5), TypeError, "kernel_size must be an int"),
     (lambda: rustconv.max_pool2d(np.zeros((1, 2, 0, 5)), 1), ValueError, "non-empty spatial"),
     (lambda: rustconv.max_pool2d(X2, 2, workers=0), ValueError, "workers=0"),
-    (lambda: rustconv.avg_pool2d(X2, 2, divisor_override=0), ValueError, "divisor_override must be a positive"),
+    (
+        lambda: rustconv.avg_pool2d(X2, 2, divisor_override=0),
+        ValueError,
+        "divisor_override must be a positive",
+    ),
     (lambda: rustconv.avg_pool2d(X2, 2, divisor_override=1.5), TypeError, "divisor_override"),
     (lambda: rustconv.lp_pool2d(X2, 0, 2), ValueError, "norm_type must be a finite number greater than 0"),
     (lambda: rustconv.lp_pool2d(X2, -1.0, 2), ValueError, "norm_type"),
@@ -505,7 +550,9 @@ ERRORS: list[tuple[Any, type[Exception], str]] = [
         "got -1",
     ),
     (
-        lambda: rustconv.max_pool2d_backward(np.ones((1, 2, 2, 2)), np.zeros((1, 2, 2, 3), np.int64), X2.shape),
+        lambda: rustconv.max_pool2d_backward(
+            np.ones((1, 2, 2, 2)), np.zeros((1, 2, 2, 3), np.int64), X2.shape
+        ),
         ValueError,
         "indices of max_pool2d_backward must have shape",
     ),
@@ -515,20 +562,42 @@ ERRORS: list[tuple[Any, type[Exception], str]] = [
         "indices must have an integer dtype",
     ),
     (
-        lambda: rustconv.max_pool2d_backward(np.ones((1, 3, 2, 2)), np.zeros((1, 3, 2, 2), np.int64), X2.shape),
+        lambda: rustconv.max_pool2d_backward(
+            np.ones((1, 3, 2, 2)), np.zeros((1, 3, 2, 2), np.int64), X2.shape
+        ),
         ValueError,
         "leading",
     ),
     (
-        lambda: rustconv.adaptive_max_pool2d_backward(np.ones((1, 2, 2, 2)), np.zeros((1, 2, 2, 2), np.int64), (1, 2, 5)),
+        lambda: rustconv.adaptive_max_pool2d_backward(
+            np.ones((1, 2, 2, 2)), np.zeros((1, 2, 2, 2), np.int64), (1, 2, 5)
+        ),
         ValueError,
         "grad_output of adaptive_max_pool2d_backward must have the leading",
     ),
-    (lambda: rustconv.avg_pool2d_backward(np.ones((1, 2, 3, 3)), X2.shape, 2), ValueError, "must have shape \\(1, 2, 2, 2\\)"),
-    (lambda: rustconv.avg_pool2d_backward(np.ones((1, 2, 2, 2)), (1, 2, -5, 5), 2), ValueError, "non-negative"),
+    (
+        lambda: rustconv.avg_pool2d_backward(np.ones((1, 2, 3, 3)), X2.shape, 2),
+        ValueError,
+        "must have shape \\(1, 2, 2, 2\\)",
+    ),
+    (
+        lambda: rustconv.avg_pool2d_backward(np.ones((1, 2, 2, 2)), (1, 2, -5, 5), 2),
+        ValueError,
+        "non-negative",
+    ),
     (lambda: rustconv.avg_pool2d_backward(np.ones((1, 2, 2, 2), np.int32), X2.shape, 2), TypeError, "int32"),
-    (lambda: rustconv.lp_pool2d_backward(np.ones((1, 2, 2, 2)), X2, np.ones((1, 2, 3, 2)), 2, 2), ValueError, "output of"),
-    (lambda: rustconv.lp_pool2d_backward(np.ones((1, 2, 2, 2)), X2.astype(int), np.ones((1, 2, 2, 2)), 2, 2), TypeError, "input has dtype"),
+    (
+        lambda: rustconv.lp_pool2d_backward(np.ones((1, 2, 2, 2)), X2, np.ones((1, 2, 3, 2)), 2, 2),
+        ValueError,
+        "output of",
+    ),
+    (
+        lambda: rustconv.lp_pool2d_backward(
+            np.ones((1, 2, 2, 2)), X2.astype(int), np.ones((1, 2, 2, 2)), 2, 2
+        ),
+        TypeError,
+        "input has dtype",
+    ),
     (lambda: rustconv.adaptive_avg_pool2d_backward(np.ones((2, 2, 2, 2)), X2.shape), ValueError, "leading"),
     (lambda: rustconv.pool_output_shape((5,), 2), ValueError, "1 to 3 spatial"),
     (lambda: rustconv.pool_output_shape((5,), (2, 2)), ValueError, "input_shape must have 2"),
@@ -568,7 +637,9 @@ def test_against_torch_forward(torch: Any, seed: int) -> None:
     rank = c["rank"]
     x = awkward(rng, c["shape"])
     t = torch.from_numpy(x)
-    tout, tidx = getattr(F, f"max_pool{rank}d")(t, c["kernel"], c["stride"], c["pad"], c["dil"], c["ceil"], True)
+    tout, tidx = getattr(F, f"max_pool{rank}d")(
+        t, c["kernel"], c["stride"], c["pad"], c["dil"], c["ceil"], True
+    )
     out, idx = MAX[rank](x, c["kernel"], c["stride"], c["pad"], c["dil"], c["ceil"], return_indices=True)
     np.testing.assert_array_equal(out, tout.numpy())
     np.testing.assert_array_equal(idx, tidx.numpy())
@@ -579,7 +650,12 @@ def test_against_torch_forward(torch: Any, seed: int) -> None:
     divisor = None if rank == 1 or rng.integers(2) else int(rng.integers(1, 5))
     kwargs = {} if rank == 1 else {"divisor_override": divisor}
     tavg = getattr(F, f"avg_pool{rank}d")(t, c["kernel"], c["stride"], c["pad"], c["ceil"], include, **kwargs)
-    np.testing.assert_allclose(AVG[rank](smooth, c["kernel"], c["stride"], c["pad"], c["ceil"], include, divisor), tavg.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        AVG[rank](smooth, c["kernel"], c["stride"], c["pad"], c["ceil"], include, divisor),
+        tavg.numpy(),
+        rtol=1e-12,
+        atol=1e-12,
+    )
 
     lp = random_config(rng, dilation=False, padding=False, fits=True)
     lp_rank = lp["rank"]
@@ -587,7 +663,9 @@ def test_against_torch_forward(torch: Any, seed: int) -> None:
     p = float(rng.choice([1.0, 2.0, 3.0, 1.5]))
     if lp_rank < 3 or hasattr(F, "lp_pool3d"):
         tlp = getattr(F, f"lp_pool{lp_rank}d")(torch.from_numpy(positive), p, *torch_window(lp), False)
-        np.testing.assert_allclose(LP[lp_rank](positive, p, lp["kernel"], lp["stride"]), tlp.numpy(), rtol=1e-10)
+        np.testing.assert_allclose(
+            LP[lp_rank](positive, p, lp["kernel"], lp["stride"]), tlp.numpy(), rtol=1e-10
+        )
 
     size = tuple(int(v) for v in rng.integers(1, 6, size=rank))
     tamax, taidx = getattr(F, f"adaptive_max_pool{rank}d")(torch.from_numpy(x), size, True)
@@ -613,20 +691,31 @@ def test_against_torch_backward(torch: Any, seed: int) -> None:
         out.backward(g)
         return out.detach().numpy(), g.numpy(), t.grad.numpy()
 
-    out, g, want = grad_of(lambda t: getattr(F, f"max_pool{rank}d")(t, c["kernel"], c["stride"], c["pad"], 1, c["ceil"]), x)
+    _out, g, want = grad_of(
+        lambda t: getattr(F, f"max_pool{rank}d")(t, c["kernel"], c["stride"], c["pad"], 1, c["ceil"]), x
+    )
     _, idx = MAX[rank](x, c["kernel"], c["stride"], c["pad"], 1, c["ceil"], return_indices=True)
     np.testing.assert_allclose(MAX_BACK[rank](g, idx, x.shape), want, rtol=1e-12)
 
     include = bool(rng.integers(2))
-    _, g, want = grad_of(lambda t: getattr(F, f"avg_pool{rank}d")(t, c["kernel"], c["stride"], c["pad"], c["ceil"], include), x)
-    np.testing.assert_allclose(AVG_BACK[rank](g, x.shape, c["kernel"], c["stride"], c["pad"], c["ceil"], include), want, rtol=1e-10, atol=1e-12)
+    _, g, want = grad_of(
+        lambda t: getattr(F, f"avg_pool{rank}d")(t, c["kernel"], c["stride"], c["pad"], c["ceil"], include), x
+    )
+    np.testing.assert_allclose(
+        AVG_BACK[rank](g, x.shape, c["kernel"], c["stride"], c["pad"], c["ceil"], include),
+        want,
+        rtol=1e-10,
+        atol=1e-12,
+    )
 
     p = float(rng.choice([1.0, 2.0, 3.0]))
     lp = random_config(rng, dilation=False, padding=False, fits=True)
     lp_rank, xl = lp["rank"], distinct(rng, lp["shape"]) + 0.5
     if lp_rank < 3 or hasattr(F, "lp_pool3d"):
         y, g, want = grad_of(lambda t: getattr(F, f"lp_pool{lp_rank}d")(t, p, *torch_window(lp)), xl)
-        np.testing.assert_allclose(LP_BACK[lp_rank](g, xl, y, p, lp["kernel"], lp["stride"]), want, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(
+            LP_BACK[lp_rank](g, xl, y, p, lp["kernel"], lp["stride"]), want, rtol=1e-8, atol=1e-10
+        )
 
     size = tuple(int(v) for v in rng.integers(1, 6, size=rank))
     _, g, want = grad_of(lambda t: getattr(F, f"adaptive_avg_pool{rank}d")(t, size), x)
@@ -646,4 +735,6 @@ def test_torch_float32_large(torch: Any) -> None:
     np.testing.assert_array_equal(out, tout.numpy())
     np.testing.assert_array_equal(idx, tidx.numpy())
     np.testing.assert_allclose(rustconv.avg_pool2d(x, 2), F.avg_pool2d(t, 2).numpy(), rtol=1e-6)
-    np.testing.assert_allclose(rustconv.lp_pool2d(np.abs(x), 2, 2), F.lp_pool2d(t.abs(), 2, 2).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(
+        rustconv.lp_pool2d(np.abs(x), 2, 2), F.lp_pool2d(t.abs(), 2, 2).numpy(), rtol=1e-5
+    )

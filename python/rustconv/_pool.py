@@ -73,7 +73,9 @@ def _float_arrays(**arrays: Any) -> list[np.ndarray]:
     converted = [as_native_array(value, name) for name, value in arrays.items()]
     for name, arr in zip(arrays, converted):
         if arr.dtype not in _FLOAT_DTYPES:
-            raise TypeError(f"{name} has dtype {arr.dtype}, which is not supported; supported dtypes are float32, float64")
+            raise TypeError(
+                f"{name} has dtype {arr.dtype}, which is not supported; supported dtypes are float32, float64"
+            )
     common = np.result_type(*converted)
     return [arr if arr.dtype == common else arr.astype(common) for arr in converted]
 
@@ -87,7 +89,7 @@ def _window(
 
 
 def _output_size(value: OutputSize, rank: int) -> list[int | None]:
-    if value is None or isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+    if value is None or (isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))):
         return [None if value is None else operator.index(value)] * rank
     if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, Sequence):
         raise TypeError(f"output_size must be an int, None or a tuple of {rank} ints or None, got {value!r}")
@@ -98,7 +100,9 @@ def _output_size(value: OutputSize, rank: int) -> list[int | None]:
     try:
         return [None if v is None else operator.index(v) for v in value]
     except TypeError:
-        raise TypeError(f"output_size must be an int, None or a tuple of {rank} ints or None, got {value!r}") from None
+        raise TypeError(
+            f"output_size must be an int, None or a tuple of {rank} ints or None, got {value!r}"
+        ) from None
 
 
 def _norm_type(norm_type: float) -> float:
@@ -285,8 +289,8 @@ def _max_pool_factory(rank: int) -> _MaxPool:
             x, kernel, strides, pads, dilations, bool(ceil_mode), bool(return_indices), as_workers(workers)
         )
         if return_indices:
-            return out, indices
-        return out
+            return cast(Array, out), cast(Array, indices)
+        return cast(Array, out)
 
     return cast(_MaxPool, _make(f"max_pool{rank}d", max_pool, _max_pool_doc(rank)))
 
@@ -338,7 +342,7 @@ def _max_backward_doc(rank: int, adaptive: bool) -> str:
     >>> import numpy as np
     >>> import rustconv
     {_EXAMPLE_INPUT[rank]}
-    >>> out, idx = rustconv.{forward}(x, {'2' if not adaptive else '2'}, return_indices=True)
+    >>> out, idx = rustconv.{forward}(x, 2, return_indices=True)
     >>> grad = rustconv.{forward}_backward(np.ones_like(out), idx, x.shape)
     >>> float(grad.sum()) == out.size
     True
@@ -551,7 +555,7 @@ def _avg_backward_doc(rank: int) -> str:
     >>> out = rustconv.avg_pool{rank}d(x, 2)
     >>> grad = rustconv.avg_pool{rank}d_backward(np.ones_like(out), x.shape, 2)
     >>> float(grad.max())
-    {0.5 ** rank}
+    {0.5**rank}
     """
 
 
@@ -627,7 +631,9 @@ def _avg_backward_factory(rank: int) -> _AvgPoolBackward:
             ),
         )
 
-    return cast(_AvgPoolBackward, _make(f"avg_pool{rank}d_backward", avg_pool_backward, _avg_backward_doc(rank)))
+    return cast(
+        _AvgPoolBackward, _make(f"avg_pool{rank}d_backward", avg_pool_backward, _avg_backward_doc(rank))
+    )
 
 
 avg_pool1d = _avg_pool_factory(1)
@@ -786,7 +792,7 @@ def _lp_backward_doc(rank: int) -> str:
     --------
     >>> import numpy as np
     >>> import rustconv
-    >>> x = np.array([[[3.0, 4.0]]]){'[..., None]' if rank >= 2 else ''}{'[..., None]' if rank == 3 else ''}
+    >>> x = np.array([[[3.0, 4.0]]]){"[..., None]" if rank >= 2 else ""}{"[..., None]" if rank == 3 else ""}
     >>> y = rustconv.lp_pool{rank}d(x, 2, {(2, 1, 1)[:rank] if rank > 1 else 2})
     >>> rustconv.lp_pool{rank}d_backward(np.ones_like(y), x, y, 2, {(2, 1, 1)[:rank] if rank > 1 else 2}).ravel()
     array([0.6, 0.8])
@@ -807,7 +813,9 @@ def _lp_pool_factory(rank: int) -> _LpPool:
         kernel, strides, _, _ = _window(rank, kernel_size, stride, 0, 1)
         return cast(
             Array,
-            _rustconv._lp_pool(x, _norm_type(norm_type), kernel, strides, bool(ceil_mode), as_workers(workers)),
+            _rustconv._lp_pool(
+                x, _norm_type(norm_type), kernel, strides, bool(ceil_mode), as_workers(workers)
+            ),
         )
 
     return cast(_LpPool, _make(f"lp_pool{rank}d", lp_pool, _lp_pool_doc(rank)))
@@ -849,7 +857,9 @@ lp_pool3d_backward = _lp_backward_factory(3)
 
 
 class _AdaptiveAvgPool(Protocol):
-    def __call__(self, input: npt.ArrayLike, output_size: OutputSize, *, workers: int | None = None) -> Array: ...
+    def __call__(
+        self, input: npt.ArrayLike, output_size: OutputSize, *, workers: int | None = None
+    ) -> Array: ...
 
 
 class _AdaptiveMaxPool(Protocol):
@@ -911,9 +921,9 @@ def _adaptive_doc(rank: int, kind: str) -> str:
     )
     example = (
         f"""    >>> rustconv.adaptive_{kind}_pool{rank}d(np.arange(10.0).reshape(1, 1, 10), 3)
-    array([[[{'3., 6., 9.' if kind == 'max' else '1.5, 4.5, 7.5'}]]])"""
+    array([[[{"3., 6., 9." if kind == "max" else "1.5, 4.5, 7.5"}]]])"""
         if rank == 1
-        else f"""    >>> rustconv.adaptive_{kind}_pool{rank}d(np.ones((2, 3) + (5,) * {rank}), {'(2, None)' if rank == 2 else '(2, 1, None)'}).shape
+        else f"""    >>> rustconv.adaptive_{kind}_pool{rank}d(np.ones((2, 3) + (5,) * {rank}), {"(2, None)" if rank == 2 else "(2, 1, None)"}).shape
     {(2, 3, 2, 5) if rank == 2 else (2, 3, 2, 1, 5)}"""
     )
     return f"""{rank}-D adaptive {kind} pooling, as ``torch.nn.functional.adaptive_{kind}_pool{rank}d``.
@@ -1000,9 +1010,13 @@ def _adaptive_avg_backward_doc(rank: int) -> str:
 
 
 def _adaptive_avg_factory(rank: int) -> _AdaptiveAvgPool:
-    def adaptive_avg_pool(input: npt.ArrayLike, output_size: OutputSize, *, workers: int | None = None) -> Array:
+    def adaptive_avg_pool(
+        input: npt.ArrayLike, output_size: OutputSize, *, workers: int | None = None
+    ) -> Array:
         x = as_native_array(input, "input")
-        return cast(Array, _rustconv._adaptive_avg_pool(x, _output_size(output_size, rank), as_workers(workers)))
+        return cast(
+            Array, _rustconv._adaptive_avg_pool(x, _output_size(output_size, rank), as_workers(workers))
+        )
 
     return cast(
         _AdaptiveAvgPool, _make(f"adaptive_avg_pool{rank}d", adaptive_avg_pool, _adaptive_doc(rank, "avg"))
@@ -1022,8 +1036,8 @@ def _adaptive_max_factory(rank: int) -> _AdaptiveMaxPool:
             x, _output_size(output_size, rank), bool(return_indices), as_workers(workers)
         )
         if return_indices:
-            return out, indices
-        return out
+            return cast(Array, out), cast(Array, indices)
+        return cast(Array, out)
 
     return cast(
         _AdaptiveMaxPool, _make(f"adaptive_max_pool{rank}d", adaptive_max_pool, _adaptive_doc(rank, "max"))
@@ -1044,7 +1058,9 @@ def _adaptive_avg_backward_factory(rank: int) -> _AdaptiveAvgPoolBackward:
 
     return cast(
         _AdaptiveAvgPoolBackward,
-        _make(f"adaptive_avg_pool{rank}d_backward", adaptive_avg_pool_backward, _adaptive_avg_backward_doc(rank)),
+        _make(
+            f"adaptive_avg_pool{rank}d_backward", adaptive_avg_pool_backward, _adaptive_avg_backward_doc(rank)
+        ),
     )
 
 
@@ -1075,50 +1091,50 @@ def pool_output_shape(
 ) -> tuple[int, ...]:
     """The output shape of max, average or Lp pooling, without computing it.
 
-    Parameters
-    ----------
-    input_shape : tuple of ints
-        ``(N, C, *spatial)``, ``(C, *spatial)`` or just the spatial shape.
-    kernel_size : int or tuple of ints
-        Window size. A tuple (or a tuple for any of the window arguments)
-        sets the number of spatial dimensions; if all are ints, the input is
-        taken as batched, ``len(input_shape) - 2`` spatial dimensions.
-    stride : int or tuple of ints, optional
-        Step between windows; defaults to ``kernel_size``.
-    padding : int or tuple of ints, optional
-        Implicit padding on both sides, at most half the kernel size.
-    dilation : int or tuple of ints, optional
-        Spacing between window elements.
-    ceil_mode : bool, optional
-        Round the output size up instead of down.
+        Parameters
+        ----------
+        input_shape : tuple of ints
+            ``(N, C, *spatial)``, ``(C, *spatial)`` or just the spatial shape.
+        kernel_size : int or tuple of ints
+            Window size. A tuple (or a tuple for any of the window arguments)
+            sets the number of spatial dimensions; if all are ints, the input is
+            taken as batched, ``len(input_shape) - 2`` spatial dimensions.
+        stride : int or tuple of ints, optional
+            Step between windows; defaults to ``kernel_size``.
+        padding : int or tuple of ints, optional
+            Implicit padding on both sides, at most half the kernel size.
+        dilation : int or tuple of ints, optional
+            Spacing between window elements.
+        ceil_mode : bool, optional
+            Round the output size up instead of down.
 
-    Returns
-    -------
-    shape : tuple of ints
-        ``input_shape`` with its spatial dimensions replaced by the pooled sizes.
+        Returns
+        -------
+        shape : tuple of ints
+            ``input_shape`` with its spatial dimensions replaced by the pooled sizes.
 
-    Raises
-    ------
-    TypeError
-        If an argument is not an int or a tuple of ints.
-    ValueError
-        For the same invalid geometries as :func:`max_pool2d`.
+        Raises
+        ------
+        TypeError
+            If an argument is not an int or a tuple of ints.
+        ValueError
+            For the same invalid geometries as :func:`max_pool2d`.
 
-    See Also
-    --------
-    max_pool2d, avg_pool2d, lp_pool2d
+        See Also
+        --------
+        max_pool2d, avg_pool2d, lp_pool2d
 
-    Notes
-    -----
-{formula}
+        Notes
+        -----
+    {formula}
 
-    Examples
-    --------
-    >>> import rustconv
-    >>> rustconv.pool_output_shape((8, 64, 112, 112), 3, 2, 1)
-    (8, 64, 56, 56)
-    >>> rustconv.pool_output_shape((3, 5), (2,), ceil_mode=True)
-    (3, 3)
+        Examples
+        --------
+        >>> import rustconv
+        >>> rustconv.pool_output_shape((8, 64, 112, 112), 3, 2, 1)
+        (8, 64, 56, 56)
+        >>> rustconv.pool_output_shape((3, 5), (2,), ceil_mode=True)
+        (3, 3)
     """
     shape = _shape_tuple(input_shape, "input_shape")
     tuples = [a for a in (kernel_size, stride, padding, dilation) if a is not None and not isinstance(a, int)]

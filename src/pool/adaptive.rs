@@ -28,26 +28,32 @@ fn is_parallel(g: &AdaptiveGeometry) -> bool {
 /// Adaptive average pooling: the mean of each window.
 pub fn adaptive_avg_pool<T: Real>(g: &AdaptiveGeometry, input: &[T], out: &mut [T]) {
     let (in_plane, [_, height, width]) = (g.in_plane(), g.input);
-    for_each_row(out, g.output[2], is_parallel(g), crate::simd::level(), |r, row| {
-        let (plane, od, oh) = row_coords(g, r);
-        let plane = &input[plane * in_plane..(plane + 1) * in_plane];
-        let (d0, d1) = g.window(0, od);
-        let (h0, h1) = g.window(1, oh);
-        for (ow, o) in row.iter_mut().enumerate() {
-            let (w0, w1) = g.window(2, ow);
-            let mut sum = <T as Element>::zero();
-            for id in d0..d1 {
-                for ih in h0..h1 {
-                    let start = (id * height + ih) * width;
-                    for &v in &plane[start + w0..start + w1] {
-                        sum = sum + v;
+    for_each_row(
+        out,
+        g.output[2],
+        is_parallel(g),
+        crate::simd::level(),
+        |r, row| {
+            let (plane, od, oh) = row_coords(g, r);
+            let plane = &input[plane * in_plane..(plane + 1) * in_plane];
+            let (d0, d1) = g.window(0, od);
+            let (h0, h1) = g.window(1, oh);
+            for (ow, o) in row.iter_mut().enumerate() {
+                let (w0, w1) = g.window(2, ow);
+                let mut sum = <T as Element>::zero();
+                for id in d0..d1 {
+                    for ih in h0..h1 {
+                        let start = (id * height + ih) * width;
+                        for &v in &plane[start + w0..start + w1] {
+                            sum = sum + v;
+                        }
                     }
                 }
+                // torch divides by each window extent in turn.
+                *o = sum / size::<T>(d1 - d0) / size::<T>(h1 - h0) / size::<T>(w1 - w0);
             }
-            // torch divides by each window extent in turn.
-            *o = sum / size::<T>(d1 - d0) / size::<T>(h1 - h0) / size::<T>(w1 - w0);
-        }
-    });
+        },
+    );
 }
 
 /// Adaptive max pooling with torch's rules (NaN propagates, the first of
@@ -81,11 +87,17 @@ pub fn adaptive_max_pool<T: Real>(
         (best, best_index as i64)
     };
     match indices {
-        None => for_each_row(out, g.output[2], is_parallel(g), crate::simd::level(), |r, row| {
-            for (ow, o) in row.iter_mut().enumerate() {
-                *o = cell(r, ow).0;
-            }
-        }),
+        None => for_each_row(
+            out,
+            g.output[2],
+            is_parallel(g),
+            crate::simd::level(),
+            |r, row| {
+                for (ow, o) in row.iter_mut().enumerate() {
+                    *o = cell(r, ow).0;
+                }
+            },
+        ),
         Some(indices) => {
             for_each_row_pair(out, indices, g.output[2], is_parallel(g), |r, row, idx| {
                 for (ow, (o, ix)) in row.iter_mut().zip(idx.iter_mut()).enumerate() {
@@ -98,7 +110,11 @@ pub fn adaptive_max_pool<T: Real>(
 
 /// Gradient of [`adaptive_avg_pool`]: each output's gradient divided by its
 /// window size, added to the window. One task per input plane.
-pub fn adaptive_avg_pool_backward<T: Real>(g: &AdaptiveGeometry, grad_out: &[T], grad_in: &mut [T]) {
+pub fn adaptive_avg_pool_backward<T: Real>(
+    g: &AdaptiveGeometry,
+    grad_out: &[T],
+    grad_in: &mut [T],
+) {
     let (in_plane, out_plane, [_, height, width]) = (g.in_plane(), g.out_plane(), g.input);
     let per_plane = |p: usize, plane: &mut [T]| {
         plane.fill(<T as Element>::zero());

@@ -415,7 +415,11 @@ mod tests {
             ((10, 3, 1, 0, 2, false), 6),
         ];
         for ((l, k, s, p, d, c), want) in cases {
-            assert_eq!(pooled_len(l, k, s, p, d, c).unwrap(), Some(want), "{l} {k} {s} {p} {d} {c}");
+            assert_eq!(
+                pooled_len(l, k, s, p, d, c).unwrap(),
+                Some(want),
+                "{l} {k} {s} {p} {d} {c}"
+            );
         }
         assert_eq!(pooled_len(2, 5, 1, 1, 1, false).unwrap(), None);
     }
@@ -460,7 +464,12 @@ mod tests {
 
     #[test]
     fn outputs_hitting_agrees_with_tap() {
-        for (l, k, s, p, d) in [(7, 3, 2, 1, 1), (9, 3, 3, 1, 2), (5, 4, 1, 2, 1), (1, 1, 1, 0, 1)] {
+        for (l, k, s, p, d) in [
+            (7, 3, 2, 1, 1),
+            (9, 3, 3, 1, 2),
+            (5, 4, 1, 2, 1),
+            (1, 1, 1, 0, 1),
+        ] {
             let Ok(g) = PoolGeometry::new(1, &[l], &[k], &[s], &[p], &[d], true, "f") else {
                 continue;
             };
@@ -479,6 +488,9 @@ mod tests {
         let w: Vec<_> = (0..3).map(|o| g.window(2, o)).collect();
         assert_eq!(w, [(0, 4), (3, 7), (6, 10)]);
         assert!(AdaptiveGeometry::new(1, &[10], &[Some(0)]).is_err());
-        assert_eq!(AdaptiveGeometry::new(1, &[10], &[None]).unwrap().output[2], 10);
+        assert_eq!(
+            AdaptiveGeometry::new(1, &[10], &[None]).unwrap().output[2],
+            10
+        );
     }
 }

@@ -58,7 +58,12 @@ pub fn max_pool<T: Real>(g: &PoolGeometry, input: &[T], out: &mut [T], indices: 
     }
 }
 
-fn divisor(g: &PoolGeometry, o: [usize; 3], count_include_pad: bool, divisor_override: Option<usize>) -> usize {
+fn divisor(
+    g: &PoolGeometry,
+    o: [usize; 3],
+    count_include_pad: bool,
+    divisor_override: Option<usize>,
+) -> usize {
     divisor_override.unwrap_or_else(|| {
         (0..MAX_RANK)
             .map(|axis| {
@@ -85,7 +90,9 @@ pub fn avg_pool<T: Real>(
 ) {
     for (i, (p, o)) in outputs(g.planes, g.output).enumerate() {
         let plane = &input[p * g.in_plane()..];
-        let sum = window(g, o).iter().fold(<T as Element>::zero(), |s, &t| s + plane[t]);
+        let sum = window(g, o)
+            .iter()
+            .fold(<T as Element>::zero(), |s, &t| s + plane[t]);
         out[i] = sum / T::from_usize(divisor(g, o, count_include_pad, divisor_override)).unwrap();
     }
 }
@@ -94,7 +101,9 @@ pub fn avg_pool<T: Real>(
 pub fn lp_pool<T: Real>(g: &PoolGeometry, input: &[T], out: &mut [T], norm: LpNorm<T>) {
     for (i, (p, o)) in outputs(g.planes, g.output).enumerate() {
         let plane = &input[p * g.in_plane()..];
-        let sum = window(g, o).iter().fold(<T as Element>::zero(), |s, &t| s + norm.power(plane[t]));
+        let sum = window(g, o)
+            .iter()
+            .fold(<T as Element>::zero(), |s, &t| s + norm.power(plane[t]));
         out[i] = norm.root(sum);
     }
 }
@@ -130,7 +139,8 @@ pub fn lp_pool_backward<T: Real>(
     for (i, (p, o)) in outputs(g.planes, g.output).enumerate() {
         for t in window(g, o) {
             let k = p * g.in_plane() + t;
-            grad_in[k] = grad_in[k] + norm.coefficient(grad_out[i], output[i]) * norm.derivative(input[k]);
+            grad_in[k] =
+                grad_in[k] + norm.coefficient(grad_out[i], output[i]) * norm.derivative(input[k]);
         }
     }
 }
@@ -160,13 +170,20 @@ fn adaptive_window(g: &AdaptiveGeometry, o: [usize; 3]) -> (Vec<usize>, usize) {
 pub fn adaptive_avg_pool<T: Real>(g: &AdaptiveGeometry, input: &[T], out: &mut [T]) {
     for (i, (p, o)) in outputs(g.planes, g.output).enumerate() {
         let (taps, count) = adaptive_window(g, o);
-        let sum = taps.iter().fold(<T as Element>::zero(), |s, &t| s + input[p * g.in_plane() + t]);
+        let sum = taps.iter().fold(<T as Element>::zero(), |s, &t| {
+            s + input[p * g.in_plane() + t]
+        });
         out[i] = sum / T::from_usize(count).unwrap();
     }
 }
 
 /// Adaptive max pooling with indices.
-pub fn adaptive_max_pool<T: Real>(g: &AdaptiveGeometry, input: &[T], out: &mut [T], indices: &mut [i64]) {
+pub fn adaptive_max_pool<T: Real>(
+    g: &AdaptiveGeometry,
+    input: &[T],
+    out: &mut [T],
+    indices: &mut [i64],
+) {
     for (i, (p, o)) in outputs(g.planes, g.output).enumerate() {
         let (taps, _) = adaptive_window(g, o);
         let plane = &input[p * g.in_plane()..];
@@ -183,7 +200,11 @@ pub fn adaptive_max_pool<T: Real>(g: &AdaptiveGeometry, input: &[T], out: &mut [
 }
 
 /// Gradient of adaptive average pooling.
-pub fn adaptive_avg_pool_backward<T: Real>(g: &AdaptiveGeometry, grad_out: &[T], grad_in: &mut [T]) {
+pub fn adaptive_avg_pool_backward<T: Real>(
+    g: &AdaptiveGeometry,
+    grad_out: &[T],
+    grad_in: &mut [T],
+) {
     grad_in.fill(<T as Element>::zero());
     for (i, (p, o)) in outputs(g.planes, g.output).enumerate() {
         let (taps, count) = adaptive_window(g, o);

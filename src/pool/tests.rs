@@ -41,17 +41,24 @@ impl Rng {
             .collect()
     }
     fn smooth(&mut self, len: usize) -> Vec<f64> {
-        (0..len).map(|_| (self.below(2001) as f64 - 1000.0) / 137.0).collect()
+        (0..len)
+            .map(|_| (self.below(2001) as f64 - 1000.0) / 137.0)
+            .collect()
     }
 }
 
 fn same_bits(a: &[f64], b: &[f64]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
 }
 
 fn close(a: &[f64], b: &[f64]) -> bool {
     a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-12 * (1.0 + y.abs()) || (x.is_nan() && y.is_nan()))
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= 1e-12 * (1.0 + y.abs()) || (x.is_nan() && y.is_nan()))
 }
 
 /// Random valid geometries of every rank.
@@ -60,15 +67,28 @@ fn geometries(rng: &mut Rng, count: usize, with_dilation: bool) -> Vec<PoolGeome
     while out.len() < count {
         let rank = 1 + rng.below(3);
         let planes = rng.below(3);
-        let spatial: Vec<usize> = (0..rank).map(|_| 1 + rng.below(if rank == 3 { 6 } else { 11 })).collect();
+        let spatial: Vec<usize> = (0..rank)
+            .map(|_| 1 + rng.below(if rank == 3 { 6 } else { 11 }))
+            .collect();
         let kernel: Vec<i64> = (0..rank).map(|_| 1 + rng.below(4) as i64).collect();
         let stride: Vec<i64> = (0..rank).map(|_| 1 + rng.below(4) as i64).collect();
-        let padding: Vec<i64> = kernel.iter().map(|&k| rng.below(k as usize / 2 + 1) as i64).collect();
+        let padding: Vec<i64> = kernel
+            .iter()
+            .map(|&k| rng.below(k as usize / 2 + 1) as i64)
+            .collect();
         let dilation: Vec<i64> = (0..rank)
-            .map(|_| if with_dilation { 1 + rng.below(3) as i64 } else { 1 })
+            .map(|_| {
+                if with_dilation {
+                    1 + rng.below(3) as i64
+                } else {
+                    1
+                }
+            })
             .collect();
         let ceil = rng.below(2) == 1;
-        if let Ok(g) = PoolGeometry::new(planes, &spatial, &kernel, &stride, &padding, &dilation, ceil, "test") {
+        if let Ok(g) = PoolGeometry::new(
+            planes, &spatial, &kernel, &stride, &padding, &dilation, ceil, "test",
+        ) {
             out.push(g);
         }
     }
@@ -96,7 +116,12 @@ fn max_pool_matches_reference() {
             reference::max_pool(&g, &as_f32, &mut want32, &mut idx32);
             let mut got32 = vec![f32::NAN; n];
             max_pool_at(level, &g, &as_f32, &mut got32, None);
-            assert!(got32.iter().zip(&want32).all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())));
+            assert!(
+                got32
+                    .iter()
+                    .zip(&want32)
+                    .all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()))
+            );
         }
     }
 }
@@ -113,7 +138,14 @@ fn avg_and_lp_pool_match_reference() {
                 reference::avg_pool(&g, &input, &mut want, count_include_pad, divisor_override);
                 for level in levels() {
                     let mut got = vec![f64::NAN; n];
-                    avg_pool_at(level, &g, &input, &mut got, count_include_pad, divisor_override);
+                    avg_pool_at(
+                        level,
+                        &g,
+                        &input,
+                        &mut got,
+                        count_include_pad,
+                        divisor_override,
+                    );
                     assert!(same_bits(&got, &want), "{g:?} {level:?}");
                 }
             }
@@ -125,8 +157,14 @@ fn avg_and_lp_pool_match_reference() {
         let Ok(lp) = PoolGeometry::new(
             no_padding.planes,
             &no_padding.input[3 - g.rank..],
-            &no_padding.kernel[3 - g.rank..].iter().map(|&k| k as i64).collect::<Vec<_>>(),
-            &no_padding.stride[3 - g.rank..].iter().map(|&k| k as i64).collect::<Vec<_>>(),
+            &no_padding.kernel[3 - g.rank..]
+                .iter()
+                .map(|&k| k as i64)
+                .collect::<Vec<_>>(),
+            &no_padding.stride[3 - g.rank..]
+                .iter()
+                .map(|&k| k as i64)
+                .collect::<Vec<_>>(),
             &vec![0; g.rank],
             &vec![1; g.rank],
             rng.below(2) == 1,
@@ -163,7 +201,13 @@ fn backward_matches_reference() {
         for count_include_pad in [false, true] {
             for divisor_override in [None, Some(5)] {
                 let mut want = vec![f64::NAN; g.planes * g.in_plane()];
-                reference::avg_pool_backward(&g, &grad_out, &mut want, count_include_pad, divisor_override);
+                reference::avg_pool_backward(
+                    &g,
+                    &grad_out,
+                    &mut want,
+                    count_include_pad,
+                    divisor_override,
+                );
                 let mut got = vec![f64::NAN; g.planes * g.in_plane()];
                 avg_pool_backward(&g, &grad_out, &mut got, count_include_pad, divisor_override);
                 assert!(close(&got, &want), "{g:?}");
@@ -193,7 +237,13 @@ fn adaptive_matches_reference() {
         let planes = rng.below(3);
         let spatial: Vec<usize> = (0..rank).map(|_| 1 + rng.below(12)).collect();
         let output: Vec<Option<i64>> = (0..rank)
-            .map(|_| if rng.below(5) == 0 { None } else { Some(1 + rng.below(9) as i64) })
+            .map(|_| {
+                if rng.below(5) == 0 {
+                    None
+                } else {
+                    Some(1 + rng.below(9) as i64)
+                }
+            })
             .collect();
         let g = AdaptiveGeometry::new(planes, &spatial, &output).unwrap();
         let input = rng.awkward(planes * g.in_plane());
@@ -222,7 +272,17 @@ fn adaptive_matches_reference() {
 #[test]
 fn large_inputs_are_identical_for_every_thread_count() {
     let mut rng = Rng(0x7777_1111);
-    let g = PoolGeometry::new(6, &[67, 45], &[3, 3], &[2, 2], &[1, 1], &[1, 1], true, "test").unwrap();
+    let g = PoolGeometry::new(
+        6,
+        &[67, 45],
+        &[3, 3],
+        &[2, 2],
+        &[1, 1],
+        &[1, 1],
+        true,
+        "test",
+    )
+    .unwrap();
     let input = rng.awkward(g.planes * g.in_plane());
     let n = g.planes * g.out_plane();
     let run = |threads: usize| {

@@ -37,12 +37,23 @@ fn rows_plain<T, F: Fn(usize, &mut [T])>(first: usize, chunk: &mut [T], row_len:
 /// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn rows_avx2<T, F: Fn(usize, &mut [T])>(first: usize, chunk: &mut [T], row_len: usize, f: &F) {
+unsafe fn rows_avx2<T, F: Fn(usize, &mut [T])>(
+    first: usize,
+    chunk: &mut [T],
+    row_len: usize,
+    f: &F,
+) {
     rows_plain(first, chunk, row_len, f);
 }
 
 #[inline]
-fn rows<T, F: Fn(usize, &mut [T])>(level: Level, first: usize, chunk: &mut [T], row_len: usize, f: &F) {
+fn rows<T, F: Fn(usize, &mut [T])>(
+    level: Level,
+    first: usize,
+    chunk: &mut [T],
+    row_len: usize,
+    f: &F,
+) {
     #[cfg(target_arch = "x86_64")]
     if level >= Level::Avx2Fma {
         // SAFETY: `level` comes from `simd::level()` (or a test asking for a
@@ -58,8 +69,13 @@ fn rows<T, F: Fn(usize, &mut [T])>(level: Level, first: usize, chunk: &mut [T], 
 /// parallel over chunks of rows when `parallel`, with the widest
 /// instruction set `level` allows. Rows are independent, so neither the
 /// split nor the level affects the result.
-pub(crate) fn for_each_row<T: Send, F>(out: &mut [T], row_len: usize, parallel: bool, level: Level, f: F)
-where
+pub(crate) fn for_each_row<T: Send, F>(
+    out: &mut [T],
+    row_len: usize,
+    parallel: bool,
+    level: Level,
+    f: F,
+) where
     F: Fn(usize, &mut [T]) + Sync,
 {
     if row_len == 0 || out.is_empty() {
@@ -358,7 +374,14 @@ pub fn avg_pool<T: Real>(
     count_include_pad: bool,
     divisor_override: Option<usize>,
 ) {
-    avg_pool_at(crate::simd::level(), g, input, out, count_include_pad, divisor_override);
+    avg_pool_at(
+        crate::simd::level(),
+        g,
+        input,
+        out,
+        count_include_pad,
+        divisor_override,
+    );
 }
 
 /// [`avg_pool`] with the instruction-set level given.
@@ -388,7 +411,9 @@ pub fn avg_pool_at<T: Real>(
         for_each_row_tap(g, od, oh, |row| {
             let row = &plane[row..row + g.input[2]];
             for_each_width_tap(g, |lo, hi, start| {
-                sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| *a = *a + v);
+                sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| {
+                    *a = *a + v
+                });
             });
         });
         if let Some(d) = divisor_override {
@@ -397,7 +422,8 @@ pub fn avg_pool_at<T: Real>(
                 *a = *a / d;
             }
         } else if exact_in_float {
-            let row_factor = g.divisor_factor(0, od, count_include_pad) * g.divisor_factor(1, oh, count_include_pad);
+            let row_factor = g.divisor_factor(0, od, count_include_pad)
+                * g.divisor_factor(1, oh, count_include_pad);
             let row_factor = T::from_usize(row_factor).unwrap_or_else(T::one);
             for (a, &w) in acc.iter_mut().zip(&width_factors) {
                 *a = *a / (row_factor * w);
@@ -417,14 +443,27 @@ pub fn lp_pool<T: Real>(g: &PoolGeometry, input: &[T], out: &mut [T], norm: LpNo
 }
 
 /// [`lp_pool`] with the instruction-set level given.
-pub fn lp_pool_at<T: Real>(level: Level, g: &PoolGeometry, input: &[T], out: &mut [T], norm: LpNorm<T>) {
+pub fn lp_pool_at<T: Real>(
+    level: Level,
+    g: &PoolGeometry,
+    input: &[T],
+    out: &mut [T],
+    norm: LpNorm<T>,
+) {
     // One instantiation per norm, so that no loop branches on it.
     match norm {
         LpNorm::One => lp_rows(level, g, input, out, |v: T| v.abs(), |s| s),
         LpNorm::Two => lp_rows(level, g, input, out, |v: T| v * v, |s: T| s.sqrt()),
         LpNorm::Other(p) => {
             let inverse = p.recip();
-            lp_rows(level, g, input, out, |v: T| v.abs().powf(p), |s: T| s.powf(inverse));
+            lp_rows(
+                level,
+                g,
+                input,
+                out,
+                |v: T| v.abs().powf(p),
+                |s: T| s.powf(inverse),
+            );
         }
     }
 }
@@ -446,7 +485,9 @@ fn lp_rows<T: Real>(
         for_each_row_tap(g, od, oh, |row| {
             let row = &plane[row..row + g.input[2]];
             for_each_width_tap(g, |lo, hi, start| {
-                sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| *a = *a + power(v));
+                sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| {
+                    *a = *a + power(v)
+                });
             });
         });
         for a in acc.iter_mut() {
@@ -457,7 +498,13 @@ fn lp_rows<T: Real>(
 
 /// Adds `coefficients[o]` (one output row `(od, oh)`) to every input element
 /// of each window `o` in `plane`.
-fn scatter_row<T: Real>(g: &PoolGeometry, od: usize, oh: usize, coefficients: &[T], plane: &mut [T]) {
+fn scatter_row<T: Real>(
+    g: &PoolGeometry,
+    od: usize,
+    oh: usize,
+    coefficients: &[T],
+    plane: &mut [T],
+) {
     for_each_row_tap(g, od, oh, |row| {
         let row = &mut plane[row..row + g.input[2]];
         for_each_width_tap(g, |lo, hi, start| {
@@ -468,7 +515,12 @@ fn scatter_row<T: Real>(g: &PoolGeometry, od: usize, oh: usize, coefficients: &[
 
 /// Runs `f(plane index, grad_in plane)` for each plane, in parallel when the
 /// job is large. Each plane belongs to one task.
-fn for_each_plane<T: Real>(grad_in: &mut [T], in_plane: usize, parallel: bool, f: impl Fn(usize, &mut [T]) + Sync) {
+fn for_each_plane<T: Real>(
+    grad_in: &mut [T],
+    in_plane: usize,
+    parallel: bool,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
     if in_plane == 0 {
         return;
     }
@@ -502,7 +554,15 @@ pub fn avg_pool_backward<T: Real>(
         for (r, grad_row) in grad_plane.chunks_exact(width).enumerate() {
             let (od, oh) = (r / g.output[1], r % g.output[1]);
             for (ow, (s, &gr)) in scaled.iter_mut().zip(grad_row).enumerate() {
-                let d: T = divisor_of(g, &width_divisors, count_include_pad, divisor_override, od, oh, ow);
+                let d: T = divisor_of(
+                    g,
+                    &width_divisors,
+                    count_include_pad,
+                    divisor_override,
+                    od,
+                    oh,
+                    ow,
+                );
                 *s = gr / d;
             }
             scatter_row(g, od, oh, &scaled, plane);

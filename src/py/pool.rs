@@ -15,7 +15,11 @@ use pyo3::prelude::*;
 type Out<'py> = Bound<'py, PyAny>;
 
 /// A new C-contiguous array of `shape` holding `data`.
-fn to_array<'py, T: numpy::Element>(py: Python<'py>, shape: &[usize], data: Vec<T>) -> PyResult<Out<'py>> {
+fn to_array<'py, T: numpy::Element>(
+    py: Python<'py>,
+    shape: &[usize],
+    data: Vec<T>,
+) -> PyResult<Out<'py>> {
     let array = Array::from_shape_vec(IxDyn(shape), data)
         .map_err(|e| Error::value(format!("internal shape error: {e}")))?;
     Ok(array.into_pyarray(py).into_any())
@@ -23,10 +27,10 @@ fn to_array<'py, T: numpy::Element>(py: Python<'py>, shape: &[usize], data: Vec<
 
 /// Runs `f` on the array's elements in C order (copying only when the array
 /// is not already C-contiguous).
-fn with_contiguous<T: Clone, R>(arr: &PyReadonlyArrayDyn<'_, T>, f: impl FnOnce(&[T]) -> PyResult<R>) -> PyResult<R>
-where
-    T: numpy::Element,
-{
+fn with_contiguous<T: numpy::Element + Clone, R>(
+    arr: &PyReadonlyArrayDyn<'_, T>,
+    f: impl FnOnce(&[T]) -> PyResult<R>,
+) -> PyResult<R> {
     let view = arr.as_array();
     let data = view.as_standard_layout();
     let slice = data
@@ -40,16 +44,22 @@ fn sizes(shape: &[i64], arg: &str) -> Result<Vec<usize>> {
         .iter()
         .map(|&d| usize::try_from(d).ok())
         .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| Error::value(format!("{arg} must contain non-negative sizes, got {}", fmt_tuple(shape))))
+        .ok_or_else(|| {
+            Error::value(format!(
+                "{arg} must contain non-negative sizes, got {}",
+                fmt_tuple(shape)
+            ))
+        })
 }
 
 fn positive_divisor(divisor_override: Option<i64>) -> Result<Option<usize>> {
     divisor_override
         .map(|d| {
-            usize::try_from(d)
-                .ok()
-                .filter(|&d| d > 0)
-                .ok_or_else(|| Error::value(format!("divisor_override must be a positive integer or None, got {d}")))
+            usize::try_from(d).ok().filter(|&d| d > 0).ok_or_else(|| {
+                Error::value(format!(
+                    "divisor_override must be a positive integer or None, got {d}"
+                ))
+            })
         })
         .transpose()
 }
@@ -137,7 +147,9 @@ fn _max_pool_backward<'py>(
     let target = PlaneShape::split(&input_shape, rank, "input_shape", func)?;
     let index_dtype = dtype_name(indices, "indices")?;
     if index_dtype != "int64" {
-        return Err(Error::type_error(format!("indices must have dtype int64, got {index_dtype}")).into());
+        return Err(
+            Error::type_error(format!("indices must have dtype int64, got {index_dtype}")).into(),
+        );
     }
     let index_arr = readonly::<i64>(indices, "indices")?;
     let dtype = dtype_name(grad_output, "grad_output")?;
@@ -253,7 +265,12 @@ fn _avg_pool_backward<'py>(
     let dtype = dtype_name(grad_output, "grad_output")?;
     dispatch_dtype!(&dtype, "grad_output", [f32, f64], |T| {
         let grad = readonly::<T>(grad_output, "grad_output")?;
-        expect_shape(grad.shape(), &target.with_spatial(&g.output_spatial()), "grad_output", &func)?;
+        expect_shape(
+            grad.shape(),
+            &target.with_spatial(&g.output_spatial()),
+            "grad_output",
+            &func,
+        )?;
         let len = g.planes * g.in_plane();
         let result = with_contiguous(&grad, |src| {
             Ok(detach_run(py, workers, || -> Result<_> {
@@ -266,7 +283,13 @@ fn _avg_pool_backward<'py>(
     })
 }
 
-fn lp_geometry(shape: &PlaneShape, kernel_size: &[i64], stride: &[i64], ceil_mode: bool, func: &str) -> Result<PoolGeometry> {
+fn lp_geometry(
+    shape: &PlaneShape,
+    kernel_size: &[i64],
+    stride: &[i64],
+    ceil_mode: bool,
+    func: &str,
+) -> Result<PoolGeometry> {
     let rank = kernel_size.len();
     PoolGeometry::new(
         shape.planes,
@@ -439,7 +462,11 @@ fn _adaptive_avg_pool_backward<'py>(
             ))
             .into());
         }
-        let output_size: Vec<Option<i64>> = source.spatial.iter().map(|&s| i64::try_from(s).ok()).collect();
+        let output_size: Vec<Option<i64>> = source
+            .spatial
+            .iter()
+            .map(|&s| i64::try_from(s).ok())
+            .collect();
         let g = AdaptiveGeometry::new(target.planes, &target.spatial, &output_size)?;
         let len = g.planes * g.in_plane();
         let result = with_contiguous(&grad, |src| {
@@ -483,7 +510,16 @@ fn _pool_output_shape(
         ))
         .into());
     }
-    let g = PoolGeometry::new(1, spatial, &kernel_size, &stride, &padding, &dilation, ceil_mode, "pool_output_shape")?;
+    let g = PoolGeometry::new(
+        1,
+        spatial,
+        &kernel_size,
+        &stride,
+        &padding,
+        &dilation,
+        ceil_mode,
+        "pool_output_shape",
+    )?;
     let mut shape = input_shape[..split].to_vec();
     shape.extend(g.output_spatial());
     Ok(shape)
