@@ -250,16 +250,36 @@ fn for_each_row_tap(g: &PoolGeometry, od: usize, oh: usize, mut f: impl FnMut(us
     }
 }
 
-/// Calls `f(kw, lo, hi, start)` for each tap `kw` along the width: outputs
-/// `lo..hi` read the input row from `start` on with step `S`.
+/// Calls `f(lo, hi, start)` for each tap along the width: outputs `lo..hi`
+/// read the input row from `start` on with step `S`.
 #[inline(always)]
-fn for_each_width_tap(g: &PoolGeometry, mut f: impl FnMut(usize, usize, usize)) {
-    for kw in 0..g.kernel[2] {
-        let (lo, hi) = g.outputs_hitting(2, kw);
-        if lo < hi {
-            f(lo, hi, lo * g.stride[2] + kw * g.dilation[2] - g.padding[2]);
-        }
+fn for_each_width_tap(taps: &[WidthTap], mut f: impl FnMut(usize, usize, usize)) {
+    for tap in taps {
+        f(tap.lo, tap.hi, tap.start);
     }
+}
+
+/// One tap `kw` along the width: outputs `lo..hi` read the input row from
+/// `start` on. The same for every row, so computed once per call (the
+/// divisions it takes would otherwise cost more than a short row's sweep).
+#[derive(Debug, Clone, Copy)]
+struct WidthTap {
+    lo: usize,
+    hi: usize,
+    start: usize,
+}
+
+fn width_taps(g: &PoolGeometry) -> Vec<WidthTap> {
+    (0..g.kernel[2])
+        .filter_map(|kw| {
+            let (lo, hi) = g.outputs_hitting(2, kw);
+            (lo < hi).then(|| WidthTap {
+                lo,
+                hi,
+                start: lo * g.stride[2] + kw * g.dilation[2] - g.padding[2],
+            })
+        })
+        .collect()
 }
 
 fn is_parallel(g: &PoolGeometry) -> bool {
@@ -287,6 +307,7 @@ pub fn max_pool_at<T: Real>(
     indices: Option<&mut [i64]>,
 ) {
     let (in_plane, width) = (g.in_plane(), g.output[2]);
+    let taps = width_taps(g);
     let plane_of = |r: usize| {
         let (plane, od, oh) = row_coords(g, r);
         (&input[plane * in_plane..(plane + 1) * in_plane], od, oh)
@@ -297,7 +318,7 @@ pub fn max_pool_at<T: Real>(
             acc.fill(T::neg_infinity());
             for_each_row_tap(g, od, oh, |row| {
                 let row = &plane[row..row + g.input[2]];
-                for_each_width_tap(g, |lo, hi, start| {
+                for_each_width_tap(&taps, |lo, hi, start| {
                     // An unconditional select (not a conditional store)
                     // so that the loop vectorises.
                     sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| {
@@ -325,7 +346,7 @@ pub fn max_pool_at<T: Real>(
             }
             for_each_row_tap(g, od, oh, |row| {
                 let row_values = &plane[row..row + g.input[2]];
-                for_each_width_tap(g, |lo, hi, start| {
+                for_each_width_tap(&taps, |lo, hi, start| {
                     sweep_max_indexed(
                         g.stride[2],
                         &row_values[start..],
@@ -394,6 +415,7 @@ pub fn avg_pool_at<T: Real>(
     divisor_override: Option<usize>,
 ) {
     let in_plane = g.in_plane();
+    let taps = width_taps(g);
     let width_divisors = divisors(g, count_include_pad);
     let width_factors: Vec<T> = width_divisors
         .iter()
@@ -410,7 +432,7 @@ pub fn avg_pool_at<T: Real>(
         acc.fill(<T as Element>::zero());
         for_each_row_tap(g, od, oh, |row| {
             let row = &plane[row..row + g.input[2]];
-            for_each_width_tap(g, |lo, hi, start| {
+            for_each_width_tap(&taps, |lo, hi, start| {
                 sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| {
                     *a = *a + v
                 });
@@ -478,13 +500,14 @@ fn lp_rows<T: Real>(
     root: impl Fn(T) -> T + Sync,
 ) {
     let in_plane = g.in_plane();
+    let taps = width_taps(g);
     for_each_row(out, g.output[2], is_parallel(g), level, |r, acc| {
         let (plane, od, oh) = row_coords(g, r);
         let plane = &input[plane * in_plane..(plane + 1) * in_plane];
         acc.fill(<T as Element>::zero());
         for_each_row_tap(g, od, oh, |row| {
             let row = &plane[row..row + g.input[2]];
-            for_each_width_tap(g, |lo, hi, start| {
+            for_each_width_tap(&taps, |lo, hi, start| {
                 sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| {
                     *a = *a + power(v)
                 });
@@ -500,6 +523,7 @@ fn lp_rows<T: Real>(
 /// of each window `o` in `plane`.
 fn scatter_row<T: Real>(
     g: &PoolGeometry,
+    taps: &[WidthTap],
     od: usize,
     oh: usize,
     coefficients: &[T],
@@ -507,7 +531,7 @@ fn scatter_row<T: Real>(
 ) {
     for_each_row_tap(g, od, oh, |row| {
         let row = &mut plane[row..row + g.input[2]];
-        for_each_width_tap(g, |lo, hi, start| {
+        for_each_width_tap(taps, |lo, hi, start| {
             scatter_add(g.stride[2], &mut row[start..], &coefficients[lo..hi]);
         });
     });
@@ -546,6 +570,7 @@ pub fn avg_pool_backward<T: Real>(
     divisor_override: Option<usize>,
 ) {
     let (out_plane, width) = (g.out_plane(), g.output[2]);
+    let taps = width_taps(g);
     let width_divisors = divisors(g, count_include_pad);
     for_each_plane(grad_in, g.in_plane(), is_parallel(g), |p, plane| {
         plane.fill(<T as Element>::zero());
@@ -565,7 +590,7 @@ pub fn avg_pool_backward<T: Real>(
                 );
                 *s = gr / d;
             }
-            scatter_row(g, od, oh, &scaled, plane);
+            scatter_row(g, &taps, od, oh, &scaled, plane);
         }
     });
 }
@@ -582,6 +607,7 @@ pub fn lp_pool_backward<T: Real>(
     norm: LpNorm<T>,
 ) {
     let (in_plane, out_plane, width) = (g.in_plane(), g.out_plane(), g.output[2]);
+    let taps = width_taps(g);
     for_each_plane(grad_in, in_plane, is_parallel(g), |p, plane| {
         plane.fill(<T as Element>::zero());
         let grad_plane = &grad_out[p * out_plane..(p + 1) * out_plane];
@@ -595,7 +621,7 @@ pub fn lp_pool_backward<T: Real>(
             for ((f, &gr), &y) in factors.iter_mut().zip(grad_row).zip(y_row) {
                 *f = norm.coefficient(gr, y);
             }
-            scatter_row(g, r / g.output[1], r % g.output[1], &factors, plane);
+            scatter_row(g, &taps, r / g.output[1], r % g.output[1], &factors, plane);
         }
         let x_plane = &input[p * in_plane..(p + 1) * in_plane];
         for (gi, &x) in plane.iter_mut().zip(x_plane) {

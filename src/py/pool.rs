@@ -1,9 +1,7 @@
 //! Bindings of the pool family: extract, validate into a geometry, run the
 //! kernel with the interpreter lock released, return new arrays.
 
-use crate::buffer::try_filled;
 use crate::dispatch_dtype;
-use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::pool::params::fmt_tuple;
 use crate::pool::{self, AdaptiveGeometry, LpNorm, PlaneShape, PoolGeometry};
@@ -77,8 +75,8 @@ fn expect_shape(actual: &[usize], expected: &[usize], arg: &str, func: &str) -> 
     }
 }
 
-fn output_buffer<T: Element>(len: usize) -> Result<Vec<T>> {
-    try_filled(len, T::zero())
+fn output_buffer<T: pool::ZeroBits>(len: usize) -> Result<Vec<T>> {
+    pool::zeroed(len)
 }
 
 #[pyfunction]
@@ -116,7 +114,7 @@ fn _max_pool<'py>(
             Ok(detach_run(py, workers, || -> Result<_> {
                 let mut values = output_buffer::<T>(len)?;
                 if return_indices {
-                    let mut indices = try_filled(len, 0i64)?;
+                    let mut indices = output_buffer::<i64>(len)?;
                     pool::max_pool(&g, src, &mut values, Some(&mut indices));
                     Ok((values, Some(indices)))
                 } else {
@@ -424,7 +422,7 @@ fn _adaptive_max_pool<'py>(
             Ok(detach_run(py, workers, || -> Result<_> {
                 let mut values = output_buffer::<T>(len)?;
                 if return_indices {
-                    let mut indices = try_filled(len, 0i64)?;
+                    let mut indices = output_buffer::<i64>(len)?;
                     pool::adaptive_max_pool(&g, src, &mut values, Some(&mut indices));
                     Ok((values, Some(indices)))
                 } else {
