@@ -3,7 +3,7 @@
 //! loops are plain per-output scans in row-major order (torch's order).
 
 use super::params::AdaptiveGeometry;
-use super::window::{for_each_row, for_each_row_pair};
+use super::window::{FnPairRow, FnRow, for_each_row, for_each_row_pair};
 use crate::element::{Element, Real};
 use crate::threads::worth_parallel;
 use rayon::prelude::*;
@@ -33,7 +33,7 @@ pub fn adaptive_avg_pool<T: Real>(g: &AdaptiveGeometry, input: &[T], out: &mut [
         g.output[2],
         is_parallel(g),
         crate::simd::level(),
-        |r, row| {
+        &FnRow(|r: usize, row: &mut [T]| {
             let (plane, od, oh) = row_coords(g, r);
             let plane = &input[plane * in_plane..(plane + 1) * in_plane];
             let (d0, d1) = g.window(0, od);
@@ -52,7 +52,7 @@ pub fn adaptive_avg_pool<T: Real>(g: &AdaptiveGeometry, input: &[T], out: &mut [
                 // torch divides by each window extent in turn.
                 *o = sum / size::<T>(d1 - d0) / size::<T>(h1 - h0) / size::<T>(w1 - w0);
             }
-        },
+        }),
     );
 }
 
@@ -92,18 +92,25 @@ pub fn adaptive_max_pool<T: Real>(
             g.output[2],
             is_parallel(g),
             crate::simd::level(),
-            |r, row| {
+            &FnRow(|r: usize, row: &mut [T]| {
                 for (ow, o) in row.iter_mut().enumerate() {
                     *o = cell(r, ow).0;
                 }
-            },
+            }),
         ),
         Some(indices) => {
-            for_each_row_pair(out, indices, g.output[2], is_parallel(g), |r, row, idx| {
-                for (ow, (o, ix)) in row.iter_mut().zip(idx.iter_mut()).enumerate() {
-                    (*o, *ix) = cell(r, ow);
-                }
-            });
+            for_each_row_pair(
+                out,
+                indices,
+                g.output[2],
+                is_parallel(g),
+                crate::simd::level(),
+                &FnPairRow(|r: usize, row: &mut [T], idx: &mut [i64]| {
+                    for (ow, (o, ix)) in row.iter_mut().zip(idx.iter_mut()).enumerate() {
+                        (*o, *ix) = cell(r, ow);
+                    }
+                }),
+            );
         }
     }
 }

@@ -251,6 +251,13 @@ impl PoolGeometry {
                 )));
             }
         }
+        // The max kernels number the taps of a window in 32 bits.
+        if checked_product(&geometry.kernel, "kernel_size")? > u32::MAX as usize {
+            return Err(Error::value(format!(
+                "kernel_size={} has more than 2^32 elements per window",
+                fmt_tuple(kernel_size)
+            )));
+        }
         // Every size the kernels derive must fit; checking once here lets
         // them use plain arithmetic.
         checked_product(&[planes, geometry.in_plane()], "the input")?;

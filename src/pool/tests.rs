@@ -108,6 +108,10 @@ fn max_pool_matches_reference() {
         assert!(same_bits(&got, &want), "{g:?}\n{got:?}\n{want:?}");
         assert_eq!(got_idx, want_idx, "{g:?}");
         for level in levels() {
+            let (mut values, mut indices) = (vec![f64::NAN; n], vec![-7; n]);
+            max_pool_at(level, &g, &input, &mut values, Some(&mut indices));
+            assert!(same_bits(&values, &want), "{g:?} {level:?}");
+            assert_eq!(indices, want_idx, "{g:?} {level:?}");
             let mut values_only = vec![f64::NAN; n];
             max_pool_at(level, &g, &input, &mut values_only, None);
             assert!(same_bits(&values_only, &want), "{g:?} {level:?}");

@@ -19,13 +19,28 @@ use crate::simd::Level;
 use crate::threads::worth_parallel;
 use rayon::prelude::*;
 
-/// Runs `f` over the rows of one chunk. `#[inline(always)]` so that the
-/// AVX2 entry point below compiles the whole row kernel (closure included)
-/// with 256-bit vectors.
+/// A row kernel: computes output row `r` into `out`. Kernels are structs
+/// with an `#[inline(always)]` method rather than closures so that the AVX2
+/// entry point below really compiles the whole row (a closure would be
+/// called, not inlined, and keep the baseline instruction set).
+pub(crate) trait Row<T>: Sync {
+    fn row(&self, r: usize, out: &mut [T]);
+}
+
+/// Any closure is a row kernel (without the AVX2 guarantee).
+pub(crate) struct FnRow<F>(pub F);
+
+impl<T, F: Fn(usize, &mut [T]) + Sync> Row<T> for FnRow<F> {
+    #[inline(always)]
+    fn row(&self, r: usize, out: &mut [T]) {
+        (self.0)(r, out);
+    }
+}
+
 #[inline(always)]
-fn rows_plain<T, F: Fn(usize, &mut [T])>(first: usize, chunk: &mut [T], row_len: usize, f: &F) {
+fn rows_plain<T, K: Row<T>>(first: usize, chunk: &mut [T], row_len: usize, kernel: &K) {
     for (i, row) in chunk.chunks_mut(row_len).enumerate() {
-        f(first + i, row);
+        kernel.row(first + i, row);
     }
 }
 
@@ -37,47 +52,34 @@ fn rows_plain<T, F: Fn(usize, &mut [T])>(first: usize, chunk: &mut [T], row_len:
 /// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn rows_avx2<T, F: Fn(usize, &mut [T])>(
-    first: usize,
-    chunk: &mut [T],
-    row_len: usize,
-    f: &F,
-) {
-    rows_plain(first, chunk, row_len, f);
+unsafe fn rows_avx2<T, K: Row<T>>(first: usize, chunk: &mut [T], row_len: usize, kernel: &K) {
+    rows_plain(first, chunk, row_len, kernel);
 }
 
 #[inline]
-fn rows<T, F: Fn(usize, &mut [T])>(
-    level: Level,
-    first: usize,
-    chunk: &mut [T],
-    row_len: usize,
-    f: &F,
-) {
+fn rows<T, K: Row<T>>(level: Level, first: usize, chunk: &mut [T], row_len: usize, kernel: &K) {
     #[cfg(target_arch = "x86_64")]
     if level >= Level::Avx2Fma {
         // SAFETY: `level` comes from `simd::level()` (or a test asking for a
         // level at most that), which detected AVX2 and FMA on this CPU.
-        unsafe { rows_avx2(first, chunk, row_len, f) };
+        unsafe { rows_avx2(first, chunk, row_len, kernel) };
         return;
     }
     let _ = level;
-    rows_plain(first, chunk, row_len, f);
+    rows_plain(first, chunk, row_len, kernel);
 }
 
-/// Calls `f(row, out_row)` for each output row of length `row_len`, in
-/// parallel over chunks of rows when `parallel`, with the widest
-/// instruction set `level` allows. Rows are independent, so neither the
-/// split nor the level affects the result.
-pub(crate) fn for_each_row<T: Send, F>(
+/// Runs `kernel` on each output row of length `row_len`, in parallel over
+/// chunks of rows when `parallel`, with the widest instruction set `level`
+/// allows. Rows are independent, so neither the split nor the level
+/// affects the result.
+pub(crate) fn for_each_row<T: Send, K: Row<T>>(
     out: &mut [T],
     row_len: usize,
     parallel: bool,
     level: Level,
-    f: F,
-) where
-    F: Fn(usize, &mut [T]) + Sync,
-{
+    kernel: &K,
+) {
     if row_len == 0 || out.is_empty() {
         return;
     }
@@ -86,48 +88,103 @@ pub(crate) fn for_each_row<T: Send, F>(
         let per_task = count.div_ceil(rayon::current_num_threads() * 8).max(1);
         out.par_chunks_mut(per_task * row_len)
             .enumerate()
-            .for_each(|(task, chunk)| rows(level, task * per_task, chunk, row_len, &f));
+            .for_each(|(task, chunk)| rows(level, task * per_task, chunk, row_len, kernel));
     } else {
-        rows(level, 0, out, row_len, &f);
+        rows(level, 0, out, row_len, kernel);
     }
 }
 
+/// A row kernel with a second output (the max-pool indices).
+pub(crate) trait PairRow<T, U>: Sync {
+    fn row(&self, r: usize, out: &mut [T], other: &mut [U]);
+}
+
+/// Any closure is a pair row kernel (without the AVX2 guarantee).
+pub(crate) struct FnPairRow<F>(pub F);
+
+impl<T, U, F: Fn(usize, &mut [T], &mut [U]) + Sync> PairRow<T, U> for FnPairRow<F> {
+    #[inline(always)]
+    fn row(&self, r: usize, out: &mut [T], other: &mut [U]) {
+        (self.0)(r, out, other);
+    }
+}
+
+#[inline(always)]
+fn pair_rows_plain<T, U, K: PairRow<T, U>>(
+    first: usize,
+    chunk: &mut [T],
+    other: &mut [U],
+    row_len: usize,
+    kernel: &K,
+) {
+    for (i, (row, other_row)) in chunk
+        .chunks_mut(row_len)
+        .zip(other.chunks_mut(row_len))
+        .enumerate()
+    {
+        kernel.row(first + i, row, other_row);
+    }
+}
+
+/// [`pair_rows_plain`] compiled for AVX2 + FMA (see [`rows_avx2`]).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn pair_rows_avx2<T, U, K: PairRow<T, U>>(
+    first: usize,
+    chunk: &mut [T],
+    other: &mut [U],
+    row_len: usize,
+    kernel: &K,
+) {
+    pair_rows_plain(first, chunk, other, row_len, kernel);
+}
+
+#[inline]
+fn pair_rows<T, U, K: PairRow<T, U>>(
+    level: Level,
+    first: usize,
+    chunk: &mut [T],
+    other: &mut [U],
+    row_len: usize,
+    kernel: &K,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if level >= Level::Avx2Fma {
+        // SAFETY: `level` comes from `simd::level()` (or a test asking for a
+        // level at most that), which detected AVX2 and FMA on this CPU.
+        unsafe { pair_rows_avx2(first, chunk, other, row_len, kernel) };
+        return;
+    }
+    let _ = level;
+    pair_rows_plain(first, chunk, other, row_len, kernel);
+}
+
 /// [`for_each_row`] over two outputs of the same layout (values and indices).
-pub(crate) fn for_each_row_pair<T: Send, U: Send, F>(
+pub(crate) fn for_each_row_pair<T: Send, U: Send, K: PairRow<T, U>>(
     out: &mut [T],
     other: &mut [U],
     row_len: usize,
     parallel: bool,
-    f: F,
-) where
-    F: Fn(usize, &mut [T], &mut [U]) + Sync,
-{
+    level: Level,
+    kernel: &K,
+) {
     if row_len == 0 || out.is_empty() {
         return;
     }
     if parallel {
-        let rows = out.len() / row_len;
-        let per_task = rows.div_ceil(rayon::current_num_threads() * 8).max(1);
+        let count = out.len() / row_len;
+        let per_task = count.div_ceil(rayon::current_num_threads() * 8).max(1);
         out.par_chunks_mut(per_task * row_len)
             .zip(other.par_chunks_mut(per_task * row_len))
             .enumerate()
             .for_each(|(task, (chunk, other_chunk))| {
-                for (i, (row, other_row)) in chunk
-                    .chunks_mut(row_len)
-                    .zip(other_chunk.chunks_mut(row_len))
-                    .enumerate()
-                {
-                    f(task * per_task + i, row, other_row);
-                }
+                pair_rows(level, task * per_task, chunk, other_chunk, row_len, kernel);
             });
     } else {
-        for (r, (row, other_row)) in out
-            .chunks_mut(row_len)
-            .zip(other.chunks_mut(row_len))
-            .enumerate()
-        {
-            f(r, row, other_row);
-        }
+        pair_rows(level, 0, out, other, row_len, kernel);
     }
 }
 
@@ -164,42 +221,128 @@ fn sweep<T: Copy>(stride: usize, src: &[T], acc: &mut [T], op: impl Fn(&mut T, T
 /// propagates and the last NaN of a window is the one reported).
 #[inline(always)]
 fn takes_max<T: Real>(value: T, current: T) -> bool {
-    value > current || value.is_nan()
+    // `|`, not `||`: no branch, so the update stays a select (a blend) and
+    // is not turned into a masked store, which is slow on AMD cores.
+    (value > current) | value.is_nan()
 }
 
-/// The max sweep that also tracks flat input positions: `base` is the
-/// position of `src[0]` in its plane.
+/// The max sweep that also records which tap won: `tap` is the same for
+/// every lane (a broadcast constant), so the select vectorises as well as
+/// the plain max; positions are derived from tap numbers once per row.
 #[inline(always)]
-fn sweep_max_indexed_const<T: Real, const S: usize>(
-    src: &[T],
-    acc: &mut [T],
-    idx: &mut [i64],
-    base: i64,
-) {
-    let n = acc.len().min(idx.len());
-    for i in 0..n {
-        let v = src[i * S];
-        if takes_max(v, acc[i]) {
-            acc[i] = v;
-            idx[i] = base + (i * S) as i64;
+fn sweep_max_tagged<T: Real>(stride: usize, src: &[T], acc: &mut [T], tags: &mut [u32], tap: u32) {
+    let tags = &mut tags[..acc.len()];
+    match stride {
+        1 => {
+            for ((a, t), &v) in acc.iter_mut().zip(tags.iter_mut()).zip(src) {
+                let (current, current_tag) = (*a, *t);
+                let take = takes_max(v, current);
+                *a = if take { v } else { current };
+                *t = if take { tap } else { current_tag };
+            }
+        }
+        2 => {
+            let full = (src.len() / 2).min(acc.len());
+            for ((a, t), pair) in acc
+                .iter_mut()
+                .zip(tags.iter_mut())
+                .zip(src.chunks_exact(2))
+                .take(full)
+            {
+                let (current, current_tag) = (*a, *t);
+                let take = takes_max(pair[0], current);
+                *a = if take { pair[0] } else { current };
+                *t = if take { tap } else { current_tag };
+            }
+            for i in full..acc.len() {
+                let (v, current) = (src[i * 2], acc[i]);
+                if takes_max(v, current) {
+                    acc[i] = v;
+                    tags[i] = tap;
+                }
+            }
+        }
+        _ => {
+            for (i, (a, t)) in acc.iter_mut().zip(tags.iter_mut()).enumerate() {
+                let (v, current, current_tag) = (src[i * stride], *a, *t);
+                let take = takes_max(v, current);
+                *a = if take { v } else { current };
+                *t = if take { tap } else { current_tag };
+            }
         }
     }
 }
 
+/// One output row of max pooling with positions (see [`max_pool`]):
+/// `tags` (scratch, one per output) and `origins` (scratch, one per kernel
+/// tap) are overwritten.
 #[inline(always)]
-fn sweep_max_indexed<T: Real>(stride: usize, src: &[T], acc: &mut [T], idx: &mut [i64], base: i64) {
-    match stride {
-        1 => sweep_max_indexed_const::<T, 1>(src, acc, idx, base),
-        2 => sweep_max_indexed_const::<T, 2>(src, acc, idx, base),
-        _ => {
-            for (i, (a, ix)) in acc.iter_mut().zip(idx.iter_mut()).enumerate() {
-                let v = src[i * stride];
-                if takes_max(v, *a) {
-                    *a = v;
-                    *ix = base + (i * stride) as i64;
-                }
+#[allow(clippy::too_many_arguments)]
+fn max_row_indexed<T: Real>(
+    g: &PoolGeometry,
+    taps: &[WidthTap],
+    plane: &[T],
+    od: usize,
+    oh: usize,
+    acc: &mut [T],
+    idx: &mut [i64],
+    tags: &mut [u32],
+    origins: &mut [i64],
+) {
+    let [_, kernel_h, kernel_w] = g.kernel;
+    acc.fill(T::neg_infinity());
+    // origins[tap] + ow·S is the flat position tap `(kd, kh, kw)` of output
+    // `ow` reads (meaningful only where that tap is inside the input).
+    let (height, width) = (g.input[1] as i64, g.input[2] as i64);
+    for kd in 0..g.kernel[0] {
+        let id = (od * g.stride[0] + kd * g.dilation[0]) as i64 - g.padding[0] as i64;
+        for kh in 0..kernel_h {
+            let ih = (oh * g.stride[1] + kh * g.dilation[1]) as i64 - g.padding[1] as i64;
+            for kw in 0..kernel_w {
+                let iw = (kw * g.dilation[2]) as i64 - g.padding[2] as i64;
+                origins[(kd * kernel_h + kh) * kernel_w + kw] = (id * height + ih) * width + iw;
             }
         }
+    }
+    // torch reports the window's first input element when nothing beats
+    // −inf (an all −inf window): start every output at its first valid tap.
+    let mut first_row_tap = None;
+    for kd in 0..g.kernel[0] {
+        if g.tap(0, od, kd).is_none() {
+            continue;
+        }
+        if let Some(kh) = (0..kernel_h).find(|&kh| g.tap(1, oh, kh).is_some()) {
+            first_row_tap = Some(kd * kernel_h + kh);
+            break;
+        }
+    }
+    let first_row_tap = first_row_tap.unwrap_or(0);
+    for (ow, t) in tags.iter_mut().enumerate() {
+        let first_w = (0..kernel_w)
+            .find(|&kw| g.tap(2, ow, kw).is_some())
+            .unwrap_or(0);
+        *t = (first_row_tap * kernel_w + first_w) as u32;
+    }
+    for kd in 0..g.kernel[0] {
+        let Some(id) = g.tap(0, od, kd) else { continue };
+        for kh in 0..kernel_h {
+            let Some(ih) = g.tap(1, oh, kh) else { continue };
+            let row = (id * g.input[1] + ih) * g.input[2];
+            let row_values = &plane[row..row + g.input[2]];
+            for tap in taps {
+                sweep_max_tagged(
+                    g.stride[2],
+                    &row_values[tap.start..],
+                    &mut acc[tap.lo..tap.hi],
+                    &mut tags[tap.lo..tap.hi],
+                    ((kd * kernel_h + kh) * kernel_w + tap.kw) as u32,
+                );
+            }
+        }
+    }
+    let stride = g.stride[2] as i64;
+    for (ow, (ix, &t)) in idx.iter_mut().zip(tags.iter()).enumerate() {
+        *ix = origins[t as usize] + ow as i64 * stride;
     }
 }
 
@@ -264,6 +407,7 @@ fn for_each_width_tap(taps: &[WidthTap], mut f: impl FnMut(usize, usize, usize))
 /// divisions it takes would otherwise cost more than a short row's sweep).
 #[derive(Debug, Clone, Copy)]
 struct WidthTap {
+    kw: usize,
     lo: usize,
     hi: usize,
     start: usize,
@@ -274,6 +418,7 @@ fn width_taps(g: &PoolGeometry) -> Vec<WidthTap> {
         .filter_map(|kw| {
             let (lo, hi) = g.outputs_hitting(2, kw);
             (lo < hi).then(|| WidthTap {
+                kw,
                 lo,
                 hi,
                 start: lo * g.stride[2] + kw * g.dilation[2] - g.padding[2],
@@ -306,57 +451,121 @@ pub fn max_pool_at<T: Real>(
     out: &mut [T],
     indices: Option<&mut [i64]>,
 ) {
-    let (in_plane, width) = (g.in_plane(), g.output[2]);
-    let taps = width_taps(g);
-    let plane_of = |r: usize| {
-        let (plane, od, oh) = row_coords(g, r);
-        (&input[plane * in_plane..(plane + 1) * in_plane], od, oh)
+    let width = g.output[2];
+    let rows = PoolRows {
+        g,
+        input,
+        in_plane: g.in_plane(),
+        taps: width_taps(g),
     };
+    // Measured on AMD Zen: compiled for AVX2, LLVM turns the max update (a
+    // select) into masked stores (`vmaskmovps`), which are slow there and
+    // made the kernel 2-3x slower than the baseline build, whose blends it
+    // keeps. So max pooling stays on the baseline instruction set.
+    let _ = level;
+    let level = Level::Scalar;
     match indices {
-        None => for_each_row(out, width, is_parallel(g), level, |r, acc| {
-            let (plane, od, oh) = plane_of(r);
-            acc.fill(T::neg_infinity());
-            for_each_row_tap(g, od, oh, |row| {
-                let row = &plane[row..row + g.input[2]];
-                for_each_width_tap(&taps, |lo, hi, start| {
-                    // An unconditional select (not a conditional store)
-                    // so that the loop vectorises.
-                    sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| {
-                        let current = *a;
-                        *a = if takes_max(v, current) { v } else { current };
-                    });
-                });
-            });
-        }),
-        Some(indices) => for_each_row_pair(out, indices, width, is_parallel(g), |r, acc, idx| {
-            let (plane, od, oh) = plane_of(r);
-            acc.fill(T::neg_infinity());
-            // torch reports the window's first input element when nothing
-            // beats −inf (an all −inf window).
-            let mut first_row = None;
-            for_each_row_tap(g, od, oh, |row| {
-                first_row.get_or_insert(row);
-            });
-            let first_row = first_row.unwrap_or(0);
-            for (ow, ix) in idx.iter_mut().enumerate() {
-                let first_w = (0..g.kernel[2])
-                    .find_map(|kw| g.tap(2, ow, kw))
-                    .unwrap_or(0);
-                *ix = (first_row + first_w) as i64;
+        None => for_each_row(out, width, is_parallel(g), level, &MaxRow(rows)),
+        Some(indices) => for_each_row_pair(
+            out,
+            indices,
+            width,
+            is_parallel(g),
+            level,
+            &MaxIndexedRow(rows),
+        ),
+    }
+}
+
+/// What every fixed-window row kernel needs.
+struct PoolRows<'a, T> {
+    g: &'a PoolGeometry,
+    input: &'a [T],
+    in_plane: usize,
+    taps: Vec<WidthTap>,
+}
+
+impl<T: Real> PoolRows<'_, T> {
+    /// The input plane and `(od, oh)` of output row `r`.
+    #[inline(always)]
+    fn locate(&self, r: usize) -> (&[T], usize, usize) {
+        let (plane, od, oh) = row_coords(self.g, r);
+        (
+            &self.input[plane * self.in_plane..(plane + 1) * self.in_plane],
+            od,
+            oh,
+        )
+    }
+
+    /// `acc[o] = op(acc[o], x)` for every input `x` of each window `o` of the row.
+    #[inline(always)]
+    fn sweep_windows(
+        &self,
+        plane: &[T],
+        od: usize,
+        oh: usize,
+        acc: &mut [T],
+        op: impl Fn(&mut T, T) + Copy,
+    ) {
+        // Plain loops, not `for_each_row_tap`: a closure here would be
+        // compiled out of line, without the caller's AVX2.
+        let g = self.g;
+        for kd in 0..g.kernel[0] {
+            let Some(id) = g.tap(0, od, kd) else { continue };
+            for kh in 0..g.kernel[1] {
+                let Some(ih) = g.tap(1, oh, kh) else { continue };
+                let start = (id * g.input[1] + ih) * g.input[2];
+                let row = &plane[start..start + g.input[2]];
+                for tap in &self.taps {
+                    sweep(g.stride[2], &row[tap.start..], &mut acc[tap.lo..tap.hi], op);
+                }
             }
-            for_each_row_tap(g, od, oh, |row| {
-                let row_values = &plane[row..row + g.input[2]];
-                for_each_width_tap(&taps, |lo, hi, start| {
-                    sweep_max_indexed(
-                        g.stride[2],
-                        &row_values[start..],
-                        &mut acc[lo..hi],
-                        &mut idx[lo..hi],
-                        (row + start) as i64,
-                    );
-                });
-            });
-        }),
+        }
+    }
+}
+
+struct MaxRow<'a, T>(PoolRows<'a, T>);
+
+impl<T: Real> Row<T> for MaxRow<'_, T> {
+    #[inline(always)]
+    fn row(&self, r: usize, acc: &mut [T]) {
+        let (plane, od, oh) = self.0.locate(r);
+        acc.fill(T::neg_infinity());
+        // An unconditional select (not a conditional store) so that the
+        // loop vectorises.
+        self.0.sweep_windows(plane, od, oh, acc, |a, v| {
+            let current = *a;
+            *a = if takes_max(v, current) { v } else { current };
+        });
+    }
+}
+
+struct MaxIndexedRow<'a, T>(PoolRows<'a, T>);
+
+impl<T: Real> PairRow<T, i64> for MaxIndexedRow<'_, T> {
+    #[inline(always)]
+    fn row(&self, r: usize, acc: &mut [T], idx: &mut [i64]) {
+        let rows = &self.0;
+        let (plane, od, oh) = rows.locate(r);
+        let width = acc.len();
+        let kernel_volume: usize = rows.g.kernel.iter().product();
+        // Rows and kernels are small; stack buffers avoid two allocations
+        // per row.
+        let (mut tag_stack, mut origin_stack) = ([0u32; 256], [0i64; 64]);
+        let (mut tag_heap, mut origin_heap) = (Vec::new(), Vec::new());
+        let tags: &mut [u32] = if width <= tag_stack.len() {
+            &mut tag_stack[..width]
+        } else {
+            tag_heap.resize(width, 0u32);
+            &mut tag_heap
+        };
+        let origins: &mut [i64] = if kernel_volume <= origin_stack.len() {
+            &mut origin_stack[..kernel_volume]
+        } else {
+            origin_heap.resize(kernel_volume, 0i64);
+            &mut origin_heap
+        };
+        max_row_indexed(rows.g, &rows.taps, plane, od, oh, acc, idx, tags, origins);
     }
 }
 
@@ -414,49 +623,74 @@ pub fn avg_pool_at<T: Real>(
     count_include_pad: bool,
     divisor_override: Option<usize>,
 ) {
-    let in_plane = g.in_plane();
-    let taps = width_taps(g);
     let width_divisors = divisors(g, count_include_pad);
-    let width_factors: Vec<T> = width_divisors
-        .iter()
-        .map(|&d| T::from_usize(d).unwrap_or_else(T::one))
-        .collect();
-    // Divisors are products of window extents, at most the kernel volume;
-    // below 2^24 the float product of the factors is exact (and equal to
-    // converting the integer product), so it can be formed per element
-    // without an integer-to-float conversion in the loop.
-    let exact_in_float = g.kernel.iter().product::<usize>() < 1 << 24;
-    for_each_row(out, g.output[2], is_parallel(g), level, |r, acc| {
-        let (plane, od, oh) = row_coords(g, r);
-        let plane = &input[plane * in_plane..(plane + 1) * in_plane];
+    let kernel = AvgRow {
+        width_factors: width_divisors
+            .iter()
+            .map(|&d| T::from_usize(d).unwrap_or_else(T::one))
+            .collect(),
+        width_divisors,
+        // Divisors are products of window extents, at most the kernel
+        // volume; below 2^24 the float product of the factors is exact (and
+        // equal to converting the integer product), so it can be formed per
+        // element without an integer-to-float conversion in the loop.
+        exact_in_float: g.kernel.iter().product::<usize>() < 1 << 24,
+        count_include_pad,
+        divisor_override,
+        rows: PoolRows {
+            g,
+            input,
+            in_plane: g.in_plane(),
+            taps: width_taps(g),
+        },
+    };
+    for_each_row(out, g.output[2], is_parallel(g), level, &kernel);
+}
+
+struct AvgRow<'a, T> {
+    rows: PoolRows<'a, T>,
+    width_divisors: Vec<usize>,
+    width_factors: Vec<T>,
+    exact_in_float: bool,
+    count_include_pad: bool,
+    divisor_override: Option<usize>,
+}
+
+impl<T: Real> Row<T> for AvgRow<'_, T> {
+    #[inline(always)]
+    fn row(&self, r: usize, acc: &mut [T]) {
+        let g = self.rows.g;
+        let (plane, od, oh) = self.rows.locate(r);
         acc.fill(<T as Element>::zero());
-        for_each_row_tap(g, od, oh, |row| {
-            let row = &plane[row..row + g.input[2]];
-            for_each_width_tap(&taps, |lo, hi, start| {
-                sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| {
-                    *a = *a + v
-                });
-            });
-        });
-        if let Some(d) = divisor_override {
+        self.rows
+            .sweep_windows(plane, od, oh, acc, |a, v| *a = *a + v);
+        if let Some(d) = self.divisor_override {
             let d = T::from_usize(d).unwrap_or_else(T::one);
             for a in acc.iter_mut() {
                 *a = *a / d;
             }
-        } else if exact_in_float {
-            let row_factor = g.divisor_factor(0, od, count_include_pad)
-                * g.divisor_factor(1, oh, count_include_pad);
+        } else if self.exact_in_float {
+            let row_factor = g.divisor_factor(0, od, self.count_include_pad)
+                * g.divisor_factor(1, oh, self.count_include_pad);
             let row_factor = T::from_usize(row_factor).unwrap_or_else(T::one);
-            for (a, &w) in acc.iter_mut().zip(&width_factors) {
+            for (a, &w) in acc.iter_mut().zip(&self.width_factors) {
                 *a = *a / (row_factor * w);
             }
         } else {
             for (ow, a) in acc.iter_mut().enumerate() {
-                let d: T = divisor_of(g, &width_divisors, count_include_pad, None, od, oh, ow);
+                let d: T = divisor_of(
+                    g,
+                    &self.width_divisors,
+                    self.count_include_pad,
+                    None,
+                    od,
+                    oh,
+                    ow,
+                );
                 *a = *a / d;
             }
         }
-    });
+    }
 }
 
 /// Lp pooling: `(Σ |x|^p)^(1/p)` over each window (no padding, no dilation).
@@ -490,33 +724,45 @@ pub fn lp_pool_at<T: Real>(
     }
 }
 
-#[inline(always)]
-fn lp_rows<T: Real>(
+fn lp_rows<T: Real, P: Fn(T) -> T + Sync, R: Fn(T) -> T + Sync>(
     level: Level,
     g: &PoolGeometry,
     input: &[T],
     out: &mut [T],
-    power: impl Fn(T) -> T + Sync,
-    root: impl Fn(T) -> T + Sync,
+    power: P,
+    root: R,
 ) {
-    let in_plane = g.in_plane();
-    let taps = width_taps(g);
-    for_each_row(out, g.output[2], is_parallel(g), level, |r, acc| {
-        let (plane, od, oh) = row_coords(g, r);
-        let plane = &input[plane * in_plane..(plane + 1) * in_plane];
+    let kernel = LpRow {
+        rows: PoolRows {
+            g,
+            input,
+            in_plane: g.in_plane(),
+            taps: width_taps(g),
+        },
+        power,
+        root,
+    };
+    for_each_row(out, g.output[2], is_parallel(g), level, &kernel);
+}
+
+struct LpRow<'a, T, P, R> {
+    rows: PoolRows<'a, T>,
+    power: P,
+    root: R,
+}
+
+impl<T: Real, P: Fn(T) -> T + Sync, R: Fn(T) -> T + Sync> Row<T> for LpRow<'_, T, P, R> {
+    #[inline(always)]
+    fn row(&self, r: usize, acc: &mut [T]) {
+        let (plane, od, oh) = self.rows.locate(r);
         acc.fill(<T as Element>::zero());
-        for_each_row_tap(g, od, oh, |row| {
-            let row = &plane[row..row + g.input[2]];
-            for_each_width_tap(&taps, |lo, hi, start| {
-                sweep(g.stride[2], &row[start..], &mut acc[lo..hi], |a, v| {
-                    *a = *a + power(v)
-                });
-            });
-        });
+        let power = &self.power;
+        self.rows
+            .sweep_windows(plane, od, oh, acc, |a, v| *a = *a + power(v));
         for a in acc.iter_mut() {
-            *a = root(*a);
+            *a = (self.root)(*a);
         }
-    });
+    }
 }
 
 /// Adds `coefficients[o]` (one output row `(od, oh)`) to every input element
