@@ -603,6 +603,19 @@ ERRORS: list[tuple[Any, type[Exception], str]] = [
     (lambda: rustconv.pool_output_shape((5,), (2, 2)), ValueError, "input_shape must have 2"),
     (lambda: rustconv.pool_output_shape((1, 1, 5), 9), ValueError, "larger than the padded input"),
     (lambda: rustconv.max_pool2d("abc", 2), TypeError, "input"),
+    (lambda: rustconv.max_pool1d(np.zeros((1, 1, 5)), 2**70), ValueError, "fit in 64 bits"),
+    (lambda: rustconv.adaptive_avg_pool1d(np.zeros((1, 1, 5)), 2**64), ValueError, "fit in 64 bits"),
+    (
+        lambda: rustconv.avg_pool1d_backward(np.zeros((1, 1, 2)), (1, 1, 2**64), 2),
+        ValueError,
+        "fit in 64 bits",
+    ),
+    (lambda: rustconv.pool_output_shape((1, 1, 2**41), 2**40, 1, 2**39), ValueError, "more than 2"),
+    (
+        lambda: rustconv.max_pool1d(np.zeros((1, 1, 5)), 3, dilation=2**62, padding=1),
+        ValueError,
+        "larger than",
+    ),
 ]
 
 

@@ -60,9 +60,20 @@ Array = npt.NDArray[Any]
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+_INT64 = 2**63
+
+
+def _fits(values: tuple[int, ...], name: str) -> tuple[int, ...]:
+    """The values, or a ValueError when one does not fit the core's 64-bit sizes."""
+    for v in values:
+        if not -_INT64 <= v < _INT64:
+            raise ValueError(f"{name} entries must fit in 64 bits, got {values!r}")
+    return values
+
+
 def _shape_tuple(value: Sequence[int], name: str) -> tuple[int, ...]:
     try:
-        return tuple(operator.index(v) for v in value)
+        return _fits(tuple(operator.index(v) for v in value), name)
     except TypeError:
         raise TypeError(f"{name} must be a tuple of ints, got {value!r}") from None
 
@@ -83,14 +94,20 @@ def _float_arrays(**arrays: Any) -> list[np.ndarray]:
 def _window(
     rank: int, kernel_size: IntOrTuple, stride: IntOrTuple | None, padding: IntOrTuple, dilation: IntOrTuple
 ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    kernel = as_tuple(kernel_size, rank, "kernel_size")
-    strides = kernel if stride is None else as_tuple(stride, rank, "stride")
-    return kernel, strides, as_tuple(padding, rank, "padding"), as_tuple(dilation, rank, "dilation")
+    kernel = _fits(as_tuple(kernel_size, rank, "kernel_size"), "kernel_size")
+    strides = kernel if stride is None else _fits(as_tuple(stride, rank, "stride"), "stride")
+    return (
+        kernel,
+        strides,
+        _fits(as_tuple(padding, rank, "padding"), "padding"),
+        _fits(as_tuple(dilation, rank, "dilation"), "dilation"),
+    )
 
 
 def _output_size(value: OutputSize, rank: int) -> list[int | None]:
     if value is None or (isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))):
-        return [None if value is None else operator.index(value)] * rank
+        single = None if value is None else _fits((operator.index(value),), "output_size")[0]
+        return [single] * rank
     if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, Sequence):
         raise TypeError(f"output_size must be an int, None or a tuple of {rank} ints or None, got {value!r}")
     if len(value) != rank:
@@ -98,11 +115,13 @@ def _output_size(value: OutputSize, rank: int) -> list[int | None]:
             f"output_size must have {rank} entries (one per spatial dimension), got {len(value)}: {value!r}"
         )
     try:
-        return [None if v is None else operator.index(v) for v in value]
+        sizes = [None if v is None else operator.index(v) for v in value]
     except TypeError:
         raise TypeError(
             f"output_size must be an int, None or a tuple of {rank} ints or None, got {value!r}"
         ) from None
+    _fits(tuple(v for v in sizes if v is not None), "output_size")
+    return sizes
 
 
 def _norm_type(norm_type: float) -> float:
@@ -596,7 +615,7 @@ def _divisor(divisor_override: int | None) -> int | None:
     if isinstance(divisor_override, (bool, np.bool_)):
         raise TypeError(f"divisor_override must be None or an int, got {divisor_override!r}")
     try:
-        return operator.index(divisor_override)
+        return _fits((operator.index(divisor_override),), "divisor_override")[0]
     except TypeError:
         raise TypeError(f"divisor_override must be None or an int, got {divisor_override!r}") from None
 

@@ -234,13 +234,40 @@ impl PoolGeometry {
             dilation: to_3d(&dilations, 1),
             output: to_3d(&output, 1),
         };
+        // The max kernels number the taps of a window in 32 bits.
+        if checked_product(&geometry.kernel, "kernel_size")? > u32::MAX as usize {
+            return Err(Error::value(format!(
+                "kernel_size={} has more than 2^32 elements per window",
+                fmt_tuple(kernel_size)
+            )));
+        }
         // With dilation a window can fall between input elements entirely
         // (torch then reports −inf at an index outside the plane); rustconv
         // refuses such a geometry instead.
         for axis in 0..MAX_RANK {
-            if let Some(o) = (0..geometry.output[axis])
-                .find(|&o| (0..geometry.kernel[axis]).all(|k| geometry.tap(axis, o, k).is_none()))
-            {
+            // Only windows that start in the left padding can miss the
+            // input (later ones start inside it: the output-size rule sees
+            // to that), and for each the first tap at or past 0 decides.
+            let (s, p, d) = (
+                geometry.stride[axis],
+                geometry.padding[axis],
+                geometry.dilation[axis],
+            );
+            // With L ≥ D the first tap past 0 lies inside the input, so only
+            // running out of taps can fail, and that happens first at o = 0
+            // (this keeps the check O(1) for the huge sizes
+            // `pool_output_shape` may see); with L < D the windows are few.
+            let in_left_padding = if d == 1 {
+                0
+            } else if geometry.input[axis] >= d {
+                geometry.output[axis].min(1)
+            } else {
+                geometry.output[axis].min(p / s + 1)
+            };
+            if let Some(o) = (0..in_left_padding).find(|&o| {
+                let first = p.saturating_sub(o * s).div_ceil(d);
+                first >= geometry.kernel[axis] || geometry.tap(axis, o, first).is_none()
+            }) {
                 return Err(Error::value(format!(
                     "with kernel_size={}, dilation={} and padding={} the window of output {o} along spatial axis {} covers no input element (input spatial shape {})",
                     fmt_tuple(kernel_size),
@@ -250,13 +277,6 @@ impl PoolGeometry {
                     fmt_tuple(spatial)
                 )));
             }
-        }
-        // The max kernels number the taps of a window in 32 bits.
-        if checked_product(&geometry.kernel, "kernel_size")? > u32::MAX as usize {
-            return Err(Error::value(format!(
-                "kernel_size={} has more than 2^32 elements per window",
-                fmt_tuple(kernel_size)
-            )));
         }
         // Every size the kernels derive must fit; checking once here lets
         // them use plain arithmetic.
