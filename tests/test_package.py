@@ -67,3 +67,5 @@ def test_main_module_runs() -> None:
         [sys.executable, "-m", "rustconv"], capture_output=True, text=True, check=True, timeout=300
     )
     assert "rustconv" in out.stdout
+    assert "O = H - K + 1 = 5 - 3 + 1 = 3  shape=(3, 3)" in out.stdout
+    assert "Sobel edge magnitude" in out.stdout

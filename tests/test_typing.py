@@ -52,8 +52,6 @@ def test_fft_api_types() -> None:
 
 
 def test_cnn_conv_types() -> None:
-
-def test_pool_api_types() -> None:
     from typing import Any
 
     import numpy as np
@@ -99,6 +97,13 @@ def test_pad_api_types() -> None:
     filled: np.ndarray = rustconv.pad(x, (1, 1), constant_values=((1, 2), (3, 4)))
     grad: np.ndarray = rustconv.pad_backward(padded, ((1, 2), (3, 0)), mode="reflect", workers=2)
     assert grad.shape == x.shape == edged[2:-2, 2:-2].shape == filled[1:-1, 1:-1].shape
+
+
+def test_pool_api_types() -> None:
+    from typing import Any
+
+    import numpy as np
+    import numpy.typing as npt
 
     x1 = np.ones((1, 2, 8))
     x2 = np.ones((1, 2, 8, 8), dtype=np.float32)

@@ -5,7 +5,9 @@
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import numpy.typing as npt
+from numpy.typing import NDArray
 
 __version__: str
 
@@ -39,10 +41,6 @@ def _fftconvolve(
 ) -> Any: ...
 
 # --- cnn family ---
-
-from collections.abc import Sequence  # noqa: E402
-
-from numpy.typing import NDArray  # noqa: E402
 
 def _conv(
     input: NDArray[Any],
@@ -110,8 +108,6 @@ def _conv_output_shape(
 ) -> list[int]: ...
 
 # --- pad family ---
-
-import numpy as np  # noqa: E402  (kept in this section so family sections merge cleanly)
 
 def _pad(
     array: np.ndarray[Any, Any],
