@@ -86,8 +86,9 @@ class SmallCNN:
             # He initialisation keeps the activations' variance steady through ReLU layers.
             return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
 
-        # The feature count after two 2×2 poolings of an 8×8 image.
-        features = channels2 * rustconv.pool_output_shape(rustconv.pool_output_shape((8, 8), 2), 2)[0] ** 2
+        # The feature count after two 2×2 poolings of an 8×8 image (a tuple kernel: spatial shapes).
+        pooled = rustconv.pool_output_shape(rustconv.pool_output_shape((8, 8), (2, 2)), (2, 2))
+        features = channels2 * pooled[0] * pooled[1]
         self.params: dict[str, np.ndarray] = {
             "w1": he((channels1, 1, 3, 3), 1 * 9),
             "b1": np.zeros(channels1, np.float32),

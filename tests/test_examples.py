@@ -7,6 +7,7 @@ nbformat); each test skips with the reason when one is missing, so the core test
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -195,3 +196,19 @@ def test_quickstart_panels_match_scipy(examples_on_path: None) -> None:
     np.testing.assert_allclose(
         panels["avg_pool2d 4x4 → 16x16"], edges.reshape(16, 4, 16, 4).mean(axis=(1, 3)), atol=1e-12
     )
+
+
+def test_readme_quick_start_runs() -> None:
+    """The README's quick-start code runs as printed and gives the shapes its comments promise."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Quick start", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code is not None, "README's Quick start has no python code block"
+    namespace: dict[str, object] = {}
+    exec(code.group(1), namespace)
+    assert np.shape(namespace["edges"]) == (64, 64)
+    assert np.shape(namespace["features"]) == (1, 1, 64, 64)
+    assert np.shape(namespace["pooled"]) == (1, 1, 32, 32)
+    assert np.shape(namespace["grad_input"]) == (1, 1, 64, 64)
+    assert np.shape(namespace["grad_weight"]) == (1, 1, 3, 3)
+    assert "docs/quickstart.png" in section
