@@ -226,7 +226,7 @@ def train(
             optimiser.step(model.backward(grad_logits, cache))
             losses.append(loss * len(batch))
             correct += int((logits.argmax(axis=1) == y_train[batch]).sum())
-            bar.set_postfix(loss=f"{loss:.3f}")
+            bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
         test_logits = model.predict(x_test)
         test_loss, _ = softmax_cross_entropy(test_logits, y_test)
         result.epochs.append(epoch)
