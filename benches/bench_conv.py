@@ -1,0 +1,140 @@
+"""rustconv's CNN convolution against torch's CPU convolution (oneDNN), side by side.
+
+Run ``python benches/bench_conv.py`` (``--quick`` for fewer repetitions).
+Both libraries run in this one process, interleaved call by call, on all
+cores; the table gives medians, GFLOP/s and ratios (torch time / rustconv
+time, so above 1 means rustconv is faster). Without torch only rustconv's
+columns are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import rustconv
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:  # pragma: no cover - torch is optional
+    torch = None
+
+# (name, input shape, weight shape, stride, padding, forward floor, fwd+bwd floor) — floors from issue 3.
+SHAPES: list[tuple[str, tuple[int, ...], tuple[int, ...], int, int, float, float]] = [
+    ("deep 64ch 3x3", (8, 64, 56, 56), (64, 64, 3, 3), 1, 1, 0.5, 0.5),
+    ("deep 256ch 3x3", (8, 256, 14, 14), (256, 256, 3, 3), 1, 1, 0.5, 0.5),
+    ("deep 128ch 1x1", (8, 128, 28, 28), (128, 128, 1, 1), 1, 0, 0.5, 0.5),
+    ("first 7x7/2", (8, 3, 224, 224), (64, 3, 7, 7), 2, 3, 0.5, 1.0),
+    ("MNIST 5x5", (32, 1, 28, 28), (32, 1, 5, 5), 1, 0, 1.0, 2.0),
+]
+
+
+def forward_flops(x_shape: tuple[int, ...], w_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> float:
+    n, c_out, oh, ow = out_shape
+    return 2.0 * n * c_out * oh * ow * w_shape[1] * w_shape[2] * w_shape[3]
+
+
+def interleaved(fns: list[Callable[[], Any]], repeats: int) -> list[float]:
+    """Median time of each function, calling them in turn so load changes hit all alike."""
+    for fn in fns:
+        fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            times[i].append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="threads for both libraries (default: all cores)"
+    )
+    args = parser.parse_args()
+    repeats = 5 if args.quick else 21
+    threads = args.threads or os.cpu_count() or 1
+    rustconv.set_num_threads(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    print(
+        f"threads: {threads}; rustconv {rustconv.__version__}; torch {torch.__version__ if torch else 'absent'}"
+    )
+    print(
+        "| case | pass | rustconv ms | GFLOP/s | torch ms | GFLOP/s | ratio (torch/rustconv) | floor |\n"
+        "|---|---|---|---|---|---|---|---|"
+    )
+    for name, x_shape, w_shape, stride, padding, fwd_floor, bwd_floor in SHAPES:
+        x = rng.standard_normal(x_shape, dtype=np.float32)
+        w = (rng.standard_normal(w_shape, dtype=np.float32) * 0.1).astype(np.float32)
+        b = rng.standard_normal(w_shape[0], dtype=np.float32)
+        y = rustconv.conv2d(x, w, b, stride, padding)
+        g = rng.standard_normal(y.shape, dtype=np.float32)
+        flops = forward_flops(x_shape, w_shape, y.shape)
+
+        def r_fwd(
+            x: np.ndarray = x, w: np.ndarray = w, b: np.ndarray = b, s: int = stride, p: int = padding
+        ) -> Any:
+            return rustconv.conv2d(x, w, b, s, p)
+
+        def r_both(
+            x: np.ndarray = x,
+            w: np.ndarray = w,
+            b: np.ndarray = b,
+            g: np.ndarray = g,
+            s: int = stride,
+            p: int = padding,
+        ) -> Any:
+            rustconv.conv2d(x, w, b, s, p)
+            return rustconv.conv2d_backward(g, x, w, s, p)
+
+        fns_fwd: list[Callable[[], Any]] = [r_fwd]
+        fns_both: list[Callable[[], Any]] = [r_both]
+        if torch is not None:
+            tx, tw, tb, tg = (torch.from_numpy(a) for a in (x, w, b, g))
+
+            def t_fwd(tx: Any = tx, tw: Any = tw, tb: Any = tb, s: int = stride, p: int = padding) -> Any:
+                with torch.no_grad():
+                    return F.conv2d(tx, tw, tb, s, p)
+
+            def t_both(
+                tx: Any = tx, tw: Any = tw, tb: Any = tb, tg: Any = tg, s: int = stride, p: int = padding
+            ) -> Any:
+                xr = tx.detach().requires_grad_(True)
+                wr = tw.detach().requires_grad_(True)
+                br = tb.detach().requires_grad_(True)
+                F.conv2d(xr, wr, br, s, p).backward(tg)
+                return xr.grad, wr.grad, br.grad
+
+            fns_fwd.append(t_fwd)
+            fns_both.append(t_both)
+            ref = t_fwd().numpy()
+            err = float(np.linalg.norm(r_fwd() - ref) / np.linalg.norm(ref))
+            assert err < 1e-4, f"{name}: rustconv and torch disagree (relative error {err:.2e})"
+        for label, fns, work, floor in (
+            ("forward", fns_fwd, flops, fwd_floor),
+            ("fwd+bwd", fns_both, 3 * flops, bwd_floor),
+        ):
+            times = interleaved(fns, repeats)
+            row = f"| {name} | {label} | {times[0] * 1e3:.2f} | {work / times[0] / 1e9:.0f} |"
+            if len(times) > 1:
+                ratio = times[1] / times[0]
+                verdict = "met" if ratio >= floor else "MISSED"
+                row += f" {times[1] * 1e3:.2f} | {work / times[1] / 1e9:.0f} | {ratio:.2f}x | >= {floor}x {verdict} |"
+            else:
+                row += " - | - | - | - |"
+            print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,318 @@
+//! Every fast path against the naive reference, over odd sizes, with
+//! outputs pre-filled with NaN.
+
+use super::params::{ConvGeometry, Padding};
+use super::*;
+
+/// A small deterministic pseudo-random sequence (no dependency needed).
+fn data(len: usize, seed: u64) -> Vec<f64> {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) as f64 / (1u64 << 31) as f64) - 0.5
+        })
+        .collect()
+}
+
+fn close(a: &[f64], b: &[f64], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= 1e-10 * (1.0 + y.abs()),
+            "{what}: index {i}: {x} vs {y}"
+        );
+    }
+}
+
+struct Case {
+    input: Vec<usize>,
+    weight: Vec<usize>,
+    stride: Vec<i64>,
+    padding: Padding,
+    dilation: Vec<i64>,
+    groups: i64,
+    boundary: Boundary,
+}
+
+fn cases() -> Vec<Case> {
+    let c = |input: &[usize],
+             weight: &[usize],
+             s: i64,
+             p: Padding,
+             d: i64,
+             groups: i64,
+             boundary: Boundary| {
+        let rank = weight.len() - 2;
+        Case {
+            input: input.to_vec(),
+            weight: weight.to_vec(),
+            stride: vec![s; rank],
+            padding: p,
+            dilation: vec![d; rank],
+            groups,
+            boundary,
+        }
+    };
+    let e = |v: i64, rank: usize| Padding::Explicit(vec![v; rank]);
+    vec![
+        c(
+            &[2, 3, 11],
+            &[5, 3, 3],
+            1,
+            e(1, 1),
+            1,
+            1,
+            Boundary::Constant,
+        ),
+        c(
+            &[1, 4, 13],
+            &[6, 2, 4],
+            3,
+            e(2, 1),
+            2,
+            2,
+            Boundary::Constant,
+        ),
+        c(
+            &[2, 3, 7, 9],
+            &[4, 3, 3, 2],
+            1,
+            Padding::Same,
+            1,
+            1,
+            Boundary::Constant,
+        ),
+        c(
+            &[2, 3, 7, 9],
+            &[4, 3, 3, 2],
+            1,
+            Padding::Same,
+            2,
+            1,
+            Boundary::Reflect,
+        ),
+        c(
+            &[3, 4, 9, 8],
+            &[4, 1, 3, 3],
+            2,
+            e(1, 2),
+            1,
+            4,
+            Boundary::Constant,
+        ),
+        c(
+            &[1, 4, 9, 8],
+            &[8, 2, 2, 3],
+            4,
+            e(0, 2),
+            1,
+            2,
+            Boundary::Constant,
+        ),
+        c(
+            &[2, 5, 6, 7],
+            &[3, 5, 1, 1],
+            1,
+            e(0, 2),
+            1,
+            1,
+            Boundary::Constant,
+        ),
+        c(
+            &[2, 5, 6, 7],
+            &[3, 5, 1, 1],
+            2,
+            e(1, 2),
+            1,
+            1,
+            Boundary::Constant,
+        ),
+        c(
+            &[2, 2, 5, 6],
+            &[3, 2, 3, 3],
+            1,
+            e(2, 2),
+            1,
+            1,
+            Boundary::Wrap,
+        ),
+        c(
+            &[2, 2, 5, 6],
+            &[3, 2, 3, 3],
+            2,
+            e(3, 2),
+            1,
+            1,
+            Boundary::Edge,
+        ),
+        c(
+            &[1, 2, 4, 5, 6],
+            &[3, 2, 2, 3, 2],
+            1,
+            e(1, 3),
+            1,
+            1,
+            Boundary::Constant,
+        ),
+        c(
+            &[2, 2, 5, 4, 6],
+            &[2, 1, 3, 1, 2],
+            2,
+            e(1, 3),
+            2,
+            2,
+            Boundary::Reflect,
+        ),
+        c(&[0, 2, 5], &[3, 2, 3], 1, e(0, 1), 1, 1, Boundary::Constant),
+        // Many output positions: several im2col tiles.
+        c(
+            &[2, 3, 70, 61],
+            &[4, 3, 3, 3],
+            1,
+            e(1, 2),
+            1,
+            1,
+            Boundary::Constant,
+        ),
+    ]
+}
+
+fn geometry(case: &Case) -> ConvGeometry {
+    ConvGeometry::forward(
+        case.weight.len() - 2,
+        &case.input,
+        &case.weight,
+        &case.stride,
+        &case.padding,
+        &case.dilation,
+        case.groups,
+        case.boundary,
+    )
+    .unwrap()
+    .0
+}
+
+fn out_len(g: &ConvGeometry) -> usize {
+    g.batch * g.out_channels * g.out_size.iter().product::<usize>()
+}
+
+#[test]
+fn forward_matches_reference() {
+    for (i, case) in cases().iter().enumerate() {
+        let g = geometry(case);
+        let x = data(case.input.iter().product(), 1 + i as u64);
+        let w = data(case.weight.iter().product(), 100 + i as u64);
+        let b = data(g.out_channels, 200);
+        for bias in [None, Some(b.as_slice())] {
+            let mut want = vec![f64::NAN; out_len(&g)];
+            let mut got = vec![f64::NAN; out_len(&g)];
+            forward(&g, &x, &w, bias, &mut want, Path::Reference);
+            for path in [Path::Gemm, Path::Direct] {
+                got.fill(f64::NAN);
+                crate::threads::run(2, || forward(&g, &x, &w, bias, &mut got, path)).unwrap();
+                close(&got, &want, &format!("forward case {i} {path:?}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn gradients_match_reference() {
+    for (i, case) in cases().iter().enumerate() {
+        if case.boundary != Boundary::Constant {
+            continue;
+        }
+        let g = geometry(case);
+        let x = data(case.input.iter().product(), 1 + i as u64);
+        let w = data(case.weight.iter().product(), 100 + i as u64);
+        let dy = data(out_len(&g), 300 + i as u64);
+        let mut want_dx = vec![f64::NAN; x.len()];
+        let mut want_dw = vec![f64::NAN; w.len()];
+        reference::input_grad(&g, &w, &dy, &mut want_dx);
+        reference::weight_grad(&g, &x, &dy, &mut want_dw);
+        for threads in [1, 3] {
+            let mut dx = vec![f64::NAN; x.len()];
+            let mut dw = vec![f64::NAN; w.len()];
+            crate::threads::run(threads, || input_grad(&g, &w, &dy, &mut dx, Path::Direct))
+                .unwrap();
+            close(&dx, &want_dx, &format!("direct input_grad case {i}"));
+            dx.fill(f64::NAN);
+            crate::threads::run(threads, || input_grad(&g, &w, &dy, &mut dx, Path::Gemm)).unwrap();
+            close(&dx, &want_dx, &format!("input_grad case {i}"));
+            crate::threads::run(threads, || weight_grad(&g, &x, &dy, &mut dw, Path::Gemm))
+                .unwrap()
+                .unwrap();
+            close(&dw, &want_dw, &format!("weight_grad case {i}"));
+            let mut dx2 = vec![f64::NAN; x.len()];
+            let mut dw2 = vec![f64::NAN; w.len()];
+            let mut db = vec![f64::NAN; g.out_channels];
+            crate::threads::run(threads, || {
+                backward(&g, &x, &w, &dy, &mut dx2, &mut dw2, &mut db, Path::Gemm)
+            })
+            .unwrap()
+            .unwrap();
+            assert_eq!(dx2, dx, "backward's input gradient, case {i}");
+            assert_eq!(dw2, dw, "backward's weight gradient, case {i}");
+            for (oc, &v) in db.iter().enumerate() {
+                let plane: usize = g.out_size.iter().product();
+                let mut s = 0.0;
+                for n in 0..g.batch {
+                    s += dy[(n * g.out_channels + oc) * plane..][..plane]
+                        .iter()
+                        .sum::<f64>();
+                }
+                assert!((v - s).abs() < 1e-10, "bias gradient case {i}");
+            }
+        }
+    }
+}
+
+#[test]
+fn weight_gradient_is_bitwise_stable_across_threads() {
+    let case = &cases()[13];
+    let g = geometry(case);
+    let x: Vec<f32> = data(case.input.iter().product(), 5)
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    let dy: Vec<f32> = data(out_len(&g), 6).iter().map(|&v| v as f32).collect();
+    let mut results = Vec::new();
+    for threads in [1, 2, 3] {
+        let mut dw = vec![f32::NAN; case.weight.iter().product()];
+        crate::threads::run(threads, || weight_grad(&g, &x, &dy, &mut dw, Path::Gemm))
+            .unwrap()
+            .unwrap();
+        results.push(dw);
+    }
+    assert_eq!(results[0], results[1]);
+    assert_eq!(results[0], results[2]);
+}
+
+#[test]
+fn transposed_matches_adjoint_reference() {
+    let (g, _) = ConvGeometry::transposed(
+        2,
+        &[2, 4, 5, 3],
+        &[4, 3, 3, 2],
+        &[2, 3],
+        &[1, 0],
+        &[1, 2],
+        2,
+        &[1, 1],
+    )
+    .unwrap();
+    let x = data(2 * 4 * 5 * 3, 7);
+    let w = data(4 * 3 * 3 * 2, 8);
+    let b = data(g.in_channels, 9);
+    let len = g.batch * g.in_channels * g.in_size.iter().product::<usize>();
+    let mut want = vec![f64::NAN; len];
+    let mut got = vec![f64::NAN; len];
+    transposed(&g, &x, &w, Some(&b), &mut want, Path::Reference);
+    transposed(&g, &x, &w, Some(&b), &mut got, Path::Gemm);
+    close(&got, &want, "transposed");
+}

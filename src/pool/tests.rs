@@ -1,0 +1,334 @@
+//! Every fast kernel against the naive reference, over odd sizes and
+//! awkward values, with NaN-prefilled outputs.
+
+use super::params::{AdaptiveGeometry, PoolGeometry};
+use super::window::{avg_pool_at, lp_pool_at, max_pool_at};
+use super::*;
+use crate::simd::{self, Level};
+
+/// Every instruction-set level this CPU runs: the portable path always.
+fn levels() -> Vec<Level> {
+    let mut levels = vec![Level::Scalar];
+    if simd::level() > Level::Scalar {
+        levels.push(simd::level());
+    }
+    levels
+}
+
+/// A small deterministic generator (xorshift), so the tests need no crate.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    /// Values with many ties, some NaN and ±inf.
+    fn awkward(&mut self, len: usize) -> Vec<f64> {
+        (0..len)
+            .map(|_| match self.below(40) {
+                0 => f64::NAN,
+                1 => f64::INFINITY,
+                2 => f64::NEG_INFINITY,
+                3..=15 => self.below(4) as f64,
+                _ => (self.below(2001) as f64 - 1000.0) / 37.0,
+            })
+            .collect()
+    }
+    fn smooth(&mut self, len: usize) -> Vec<f64> {
+        (0..len)
+            .map(|_| (self.below(2001) as f64 - 1000.0) / 137.0)
+            .collect()
+    }
+}
+
+fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+}
+
+fn close(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= 1e-12 * (1.0 + y.abs()) || (x.is_nan() && y.is_nan()))
+}
+
+/// Random valid geometries of every rank.
+fn geometries(rng: &mut Rng, count: usize, with_dilation: bool) -> Vec<PoolGeometry> {
+    let mut out = Vec::new();
+    while out.len() < count {
+        let rank = 1 + rng.below(3);
+        let planes = rng.below(3);
+        let spatial: Vec<usize> = (0..rank)
+            .map(|_| 1 + rng.below(if rank == 3 { 6 } else { 11 }))
+            .collect();
+        let kernel: Vec<i64> = (0..rank).map(|_| 1 + rng.below(4) as i64).collect();
+        let stride: Vec<i64> = (0..rank).map(|_| 1 + rng.below(4) as i64).collect();
+        let padding: Vec<i64> = kernel
+            .iter()
+            .map(|&k| rng.below(k as usize / 2 + 1) as i64)
+            .collect();
+        let dilation: Vec<i64> = (0..rank)
+            .map(|_| {
+                if with_dilation {
+                    1 + rng.below(3) as i64
+                } else {
+                    1
+                }
+            })
+            .collect();
+        let ceil = rng.below(2) == 1;
+        if let Ok(g) = PoolGeometry::new(
+            planes, &spatial, &kernel, &stride, &padding, &dilation, ceil, "test",
+        ) {
+            out.push(g);
+        }
+    }
+    out
+}
+
+#[test]
+fn max_pool_matches_reference() {
+    let mut rng = Rng(0x1234_5678);
+    for g in geometries(&mut rng, 400, true) {
+        let input = rng.awkward(g.planes * g.in_plane());
+        let n = g.planes * g.out_plane();
+        let (mut want, mut want_idx) = (vec![f64::NAN; n], vec![-7; n]);
+        reference::max_pool(&g, &input, &mut want, &mut want_idx);
+        let (mut got, mut got_idx) = (vec![f64::NAN; n], vec![-7; n]);
+        max_pool(&g, &input, &mut got, Some(&mut got_idx));
+        assert!(same_bits(&got, &want), "{g:?}\n{got:?}\n{want:?}");
+        assert_eq!(got_idx, want_idx, "{g:?}");
+        for level in levels() {
+            let (mut values, mut indices) = (vec![f64::NAN; n], vec![-7; n]);
+            max_pool_at(level, &g, &input, &mut values, Some(&mut indices));
+            assert!(same_bits(&values, &want), "{g:?} {level:?}");
+            assert_eq!(indices, want_idx, "{g:?} {level:?}");
+            let mut values_only = vec![f64::NAN; n];
+            max_pool_at(level, &g, &input, &mut values_only, None);
+            assert!(same_bits(&values_only, &want), "{g:?} {level:?}");
+            let as_f32: Vec<f32> = input.iter().map(|&v| v as f32).collect();
+            let (mut want32, mut idx32) = (vec![f32::NAN; n], vec![0; n]);
+            reference::max_pool(&g, &as_f32, &mut want32, &mut idx32);
+            let mut got32 = vec![f32::NAN; n];
+            max_pool_at(level, &g, &as_f32, &mut got32, None);
+            assert!(
+                got32
+                    .iter()
+                    .zip(&want32)
+                    .all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()))
+            );
+        }
+    }
+}
+
+#[test]
+fn avg_and_lp_pool_match_reference() {
+    let mut rng = Rng(0x9abc_def1);
+    for g in geometries(&mut rng, 400, false) {
+        let input = rng.awkward(g.planes * g.in_plane());
+        let n = g.planes * g.out_plane();
+        for count_include_pad in [false, true] {
+            for divisor_override in [None, Some(3)] {
+                let mut want = vec![f64::NAN; n];
+                reference::avg_pool(&g, &input, &mut want, count_include_pad, divisor_override);
+                for level in levels() {
+                    let mut got = vec![f64::NAN; n];
+                    avg_pool_at(
+                        level,
+                        &g,
+                        &input,
+                        &mut got,
+                        count_include_pad,
+                        divisor_override,
+                    );
+                    assert!(same_bits(&got, &want), "{g:?} {level:?}");
+                }
+            }
+        }
+        let no_padding = PoolGeometry {
+            padding: [0; 3],
+            ..g.clone()
+        };
+        let Ok(lp) = PoolGeometry::new(
+            no_padding.planes,
+            &no_padding.input[3 - g.rank..],
+            &no_padding.kernel[3 - g.rank..]
+                .iter()
+                .map(|&k| k as i64)
+                .collect::<Vec<_>>(),
+            &no_padding.stride[3 - g.rank..]
+                .iter()
+                .map(|&k| k as i64)
+                .collect::<Vec<_>>(),
+            &vec![0; g.rank],
+            &vec![1; g.rank],
+            rng.below(2) == 1,
+            "test",
+        ) else {
+            continue;
+        };
+        let input = rng.smooth(lp.planes * lp.in_plane());
+        for p in [1.0, 2.0, 3.0, 0.75] {
+            let norm = LpNorm::<f64>::new(p).unwrap();
+            let n = lp.planes * lp.out_plane();
+            let mut want = vec![f64::NAN; n];
+            reference::lp_pool(&lp, &input, &mut want, norm);
+            let mut got = vec![f64::NAN; n];
+            for level in levels() {
+                lp_pool_at(level, &lp, &input, &mut got, norm);
+                assert!(same_bits(&got, &want), "{lp:?} p={p} {level:?}");
+            }
+            let grad_out = rng.smooth(n);
+            let mut want_grad = vec![f64::NAN; input.len()];
+            reference::lp_pool_backward(&lp, &grad_out, &input, &want, &mut want_grad, norm);
+            let mut got_grad = vec![f64::NAN; input.len()];
+            lp_pool_backward(&lp, &grad_out, &input, &got, &mut got_grad, norm);
+            assert!(close(&got_grad, &want_grad), "{lp:?} p={p}");
+        }
+    }
+}
+
+#[test]
+fn backward_matches_reference() {
+    let mut rng = Rng(0x0f0f_1234);
+    for g in geometries(&mut rng, 300, false) {
+        let grad_out = rng.smooth(g.planes * g.out_plane());
+        for count_include_pad in [false, true] {
+            for divisor_override in [None, Some(5)] {
+                let mut want = vec![f64::NAN; g.planes * g.in_plane()];
+                reference::avg_pool_backward(
+                    &g,
+                    &grad_out,
+                    &mut want,
+                    count_include_pad,
+                    divisor_override,
+                );
+                let mut got = vec![f64::NAN; g.planes * g.in_plane()];
+                avg_pool_backward(&g, &grad_out, &mut got, count_include_pad, divisor_override);
+                assert!(close(&got, &want), "{g:?}");
+            }
+        }
+        // Max backward: a scatter of the forward's indices.
+        let input = rng.awkward(g.planes * g.in_plane());
+        let mut values = vec![f64::NAN; grad_out.len()];
+        let mut indices = vec![0; grad_out.len()];
+        max_pool(&g, &input, &mut values, Some(&mut indices));
+        assert_eq!(first_out_of_range(&indices, g.in_plane()), None);
+        let mut want = vec![0.0; input.len()];
+        for (i, (&gr, &ix)) in grad_out.iter().zip(&indices).enumerate() {
+            want[i / g.out_plane().max(1) * g.in_plane() + ix as usize] += gr;
+        }
+        let mut got = vec![f64::NAN; input.len()];
+        max_pool_backward(&grad_out, &indices, &mut got, g.in_plane(), g.out_plane());
+        assert!(close(&got, &want), "{g:?}");
+    }
+}
+
+#[test]
+fn adaptive_matches_reference() {
+    let mut rng = Rng(0x5555_aaaa);
+    for _ in 0..300 {
+        let rank = 1 + rng.below(3);
+        let planes = rng.below(3);
+        let spatial: Vec<usize> = (0..rank).map(|_| 1 + rng.below(12)).collect();
+        let output: Vec<Option<i64>> = (0..rank)
+            .map(|_| {
+                if rng.below(5) == 0 {
+                    None
+                } else {
+                    Some(1 + rng.below(9) as i64)
+                }
+            })
+            .collect();
+        let g = AdaptiveGeometry::new(planes, &spatial, &output).unwrap();
+        let input = rng.awkward(planes * g.in_plane());
+        let n = planes * g.out_plane();
+        let (mut want, mut want_idx) = (vec![f64::NAN; n], vec![-1; n]);
+        reference::adaptive_max_pool(&g, &input, &mut want, &mut want_idx);
+        let (mut got, mut got_idx) = (vec![f64::NAN; n], vec![-1; n]);
+        adaptive_max_pool(&g, &input, &mut got, Some(&mut got_idx));
+        assert!(same_bits(&got, &want));
+        assert_eq!(got_idx, want_idx);
+        let smooth = rng.smooth(planes * g.in_plane());
+        let mut want = vec![f64::NAN; n];
+        reference::adaptive_avg_pool(&g, &smooth, &mut want);
+        let mut got = vec![f64::NAN; n];
+        adaptive_avg_pool(&g, &smooth, &mut got);
+        assert!(close(&got, &want));
+        let grad_out = rng.smooth(n);
+        let mut want = vec![f64::NAN; smooth.len()];
+        reference::adaptive_avg_pool_backward(&g, &grad_out, &mut want);
+        let mut got = vec![f64::NAN; smooth.len()];
+        adaptive_avg_pool_backward(&g, &grad_out, &mut got);
+        assert!(close(&got, &want));
+    }
+}
+
+#[test]
+fn large_inputs_are_identical_for_every_thread_count() {
+    let mut rng = Rng(0x7777_1111);
+    let g = PoolGeometry::new(
+        6,
+        &[67, 45],
+        &[3, 3],
+        &[2, 2],
+        &[1, 1],
+        &[1, 1],
+        true,
+        "test",
+    )
+    .unwrap();
+    let input = rng.awkward(g.planes * g.in_plane());
+    let n = g.planes * g.out_plane();
+    let run = |threads: usize| {
+        crate::threads::run(threads, || {
+            let (mut values, mut indices) = (vec![f64::NAN; n], vec![0; n]);
+            max_pool(&g, &input, &mut values, Some(&mut indices));
+            let mut avg = vec![f64::NAN; n];
+            avg_pool(&g, &input, &mut avg, false, None);
+            let mut grad = vec![f64::NAN; input.len()];
+            avg_pool_backward(&g, &avg, &mut grad, true, None);
+            (values, indices, avg, grad)
+        })
+        .unwrap()
+    };
+    let one = run(1);
+    let (mut want, mut want_idx) = (vec![f64::NAN; n], vec![0; n]);
+    reference::max_pool(&g, &input, &mut want, &mut want_idx);
+    assert!(same_bits(&one.0, &want));
+    assert_eq!(one.1, want_idx);
+    for threads in [2, 3] {
+        let other = run(threads);
+        assert!(same_bits(&one.0, &other.0) && one.1 == other.1);
+        assert!(same_bits(&one.2, &other.2) && same_bits(&one.3, &other.3));
+    }
+}
+
+#[test]
+fn lp_norm_rejects_non_positive_and_non_finite() {
+    for p in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        assert!(LpNorm::<f32>::new(p).is_err());
+    }
+    assert_eq!(LpNorm::<f32>::new(2.0).unwrap(), LpNorm::Two);
+    assert_eq!(LpNorm::<f64>::new(2.0).unwrap().coefficient(1.0, 0.0), 0.0);
+}
+
+#[test]
+fn zeroed_buffers_hold_zeros() {
+    let v: Vec<f32> = zeroed(1 << 20).unwrap();
+    assert!(v.iter().all(|&x| x == 0.0) && v.len() == 1 << 20);
+    assert!(zeroed::<f64>(0).unwrap().is_empty());
+    assert!(matches!(
+        zeroed::<f64>(usize::MAX / 4),
+        Err(crate::error::Error::Memory(_))
+    ));
+}

@@ -1,0 +1,518 @@
+//! The tiled 1-D/2-D correlation engine.
+//!
+//! The output is cut into tiles whose size depends only on the shape (so
+//! every thread count computes the same bits). For each tile the engine
+//! copies the input region it needs into a contiguous scratch block, applying
+//! the boundary rule on the way ([`crate::pad::source_index`] for 'wrap' and
+//! 'symm', the fill value outside for 'fill'); a row kernel
+//! ([`super::rows::RowKernel`], SIMD for float32/float64) then computes a
+//! 'valid' correlation on the scratch block. The copy costs about
+//! `(tile_h + kh − 1) / tile_h` reads per output element, small beside the
+//! `kh · kw` multiply-adds, and it keeps the hot loop free of bounds logic.
+
+use super::params::CorrelateParams;
+use super::rows::{RowKernel, TileArgs};
+use super::taps;
+use crate::buffer::try_filled;
+use crate::error::{Error, Result};
+use crate::pad::{Boundary, source_index};
+use crate::simd::{self, Level};
+use crate::threads::worth_parallel;
+use ndarray::{Array2, ArrayView2};
+use rayon::prelude::*;
+
+/// Outputs with fewer rows than this are split along the columns, one row at
+/// a time (1-D signals, short and wide images); taller ones in row bands.
+const BAND_MIN_ROWS: usize = 32;
+/// Rows per band in band mode.
+const BAND_ROWS: usize = 16;
+/// Columns per tile in band mode: keeps `kh` scratch rows within L1/L2.
+const BAND_COLS: usize = 1024;
+/// Columns per tile in row mode.
+const ROW_COLS: usize = 4096;
+
+/// The input index of virtual position `i` on an axis of length `len`, or
+/// `None` where the fill value applies.
+#[inline]
+fn source(i: isize, len: usize, boundary: Boundary) -> Option<usize> {
+    if len == 0 {
+        None
+    } else {
+        source_index(i, len, boundary)
+    }
+}
+
+/// A zero-filled buffer from the allocator's zeroed pages: the engine writes
+/// every output element, so a separate zeroing pass over a large output
+/// would only cost memory bandwidth.
+fn zeroed<T: RowKernel>(len: usize) -> Result<Vec<T>> {
+    let bytes = len.checked_mul(std::mem::size_of::<T>());
+    if len == 0 || bytes == Some(0) {
+        return Ok(Vec::new());
+    }
+    let too_big = || Error::Memory(format!("cannot allocate an output of {len} elements"));
+    let layout = std::alloc::Layout::array::<T>(len).map_err(|_| too_big())?;
+    // SAFETY: the layout has a non-zero size (checked above).
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<T>();
+    if ptr.is_null() {
+        return Err(too_big());
+    }
+    // SAFETY: `ptr` comes from the global allocator with the layout of
+    // `[T; len]`; all `len` elements are initialised, since all-zero bits
+    // are a valid `T` (the safety contract of `RowKernel`).
+    Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
+}
+
+/// Correlates `input` with `kernel` under `boundary` (with `fill` where the
+/// boundary is constant), using the detected SIMD level.
+pub fn correlate_plane<T: RowKernel>(
+    input: &ArrayView2<'_, T>,
+    kernel: &ArrayView2<'_, T>,
+    p: &CorrelateParams,
+    boundary: Boundary,
+    fill: T,
+) -> Result<Array2<T>> {
+    correlate_plane_with(input, kernel, p, boundary, fill, simd::level())
+}
+
+/// [`correlate_plane`] on an explicit SIMD level (tests run every level the
+/// machine supports).
+pub fn correlate_plane_with<T: RowKernel>(
+    input: &ArrayView2<'_, T>,
+    kernel: &ArrayView2<'_, T>,
+    p: &CorrelateParams,
+    boundary: Boundary,
+    fill: T,
+    level: Level,
+) -> Result<Array2<T>> {
+    plane(input, kernel, p, boundary, fill, level, true)
+}
+
+/// The engine; `allow_parallel = false` keeps it on the calling thread (for
+/// callers that already split their work across threads).
+pub(crate) fn plane<T: RowKernel>(
+    input: &ArrayView2<'_, T>,
+    kernel: &ArrayView2<'_, T>,
+    p: &CorrelateParams,
+    boundary: Boundary,
+    fill: T,
+    level: Level,
+    allow_parallel: bool,
+) -> Result<Array2<T>> {
+    let (h, w) = input.dim();
+    let (kh, kw) = kernel.dim();
+    if p.out_shape.len() != 2 || p.offsets.len() != 2 {
+        return Err(Error::value(
+            "internal error: a 2-D correlation needs 2-D parameters",
+        ));
+    }
+    let (out_h, out_w) = (p.out_shape[0], p.out_shape[1]);
+    if boundary != Boundary::Constant && (h == 0 || w == 0) && out_h * out_w > 0 {
+        return Err(Error::value(format!(
+            "in1 has shape ({h}, {w}); the boundary rule {boundary:?} needs a non-empty in1 to repeat (use boundary='fill')"
+        )));
+    }
+    let out_len = p.out_len();
+    let mut out = zeroed::<T>(out_len)?;
+    if out_len == 0 || kh == 0 || kw == 0 {
+        // Empty sums are zero.
+        return Ok(Array2::from_shape_vec((out_h, out_w), out).expect("length matches shape"));
+    }
+    let taps = taps(&kernel.view().into_dyn(), p.flip);
+    let ctx = Context {
+        input,
+        taps: &taps,
+        kh,
+        kw,
+        off_h: p.offsets[0] as isize,
+        off_w: p.offsets[1] as isize,
+        boundary,
+        fill,
+        level,
+    };
+    let parallel = allow_parallel && worth_parallel(out_len.saturating_mul(kh * kw));
+    if out_h < BAND_MIN_ROWS {
+        let tiles = column_tiles(out_w, w, kw, p.offsets[1], ROW_COLS);
+        for (r, row) in out.chunks_mut(out_w).enumerate() {
+            let mut pieces = Vec::with_capacity(tiles.len());
+            let mut rest = row;
+            for &(c0, tw) in &tiles {
+                let (piece, tail) = rest.split_at_mut(tw);
+                pieces.push((c0, piece));
+                rest = tail;
+            }
+            let job = |(c0, piece): (usize, &mut [T])| {
+                let tw = piece.len();
+                let mut scratch = Vec::new();
+                ctx.tile(r, c0, 1, tw, piece, tw, &mut scratch)
+            };
+            if parallel {
+                pieces.into_par_iter().try_for_each(job)?;
+            } else {
+                pieces.into_iter().try_for_each(job)?;
+            }
+        }
+    } else {
+        let tiles = column_tiles(out_w, w, kw, p.offsets[1], BAND_COLS);
+        let job = |(b, band): (usize, &mut [T])| {
+            let rows = band.len() / out_w;
+            let mut scratch = Vec::new();
+            for &(c0, tw) in &tiles {
+                ctx.tile(
+                    b * BAND_ROWS,
+                    c0,
+                    rows,
+                    tw,
+                    &mut band[c0..],
+                    out_w,
+                    &mut scratch,
+                )?;
+            }
+            Ok(())
+        };
+        if parallel {
+            out.par_chunks_mut(BAND_ROWS * out_w)
+                .enumerate()
+                .try_for_each(job)?;
+        } else {
+            out.chunks_mut(BAND_ROWS * out_w)
+                .enumerate()
+                .try_for_each(job)?;
+        }
+    }
+    Ok(Array2::from_shape_vec((out_h, out_w), out).expect("length matches shape"))
+}
+
+/// Column tiles `(c0, tw)` covering `0..out_w`: the left border (columns
+/// whose window starts before the input), the interior in pieces of at most
+/// `chunk` (windows wholly inside, read in place from contiguous rows), and
+/// the right border. Depends only on the shape.
+fn column_tiles(
+    out_w: usize,
+    w: usize,
+    kw: usize,
+    off_w: usize,
+    chunk: usize,
+) -> Vec<(usize, usize)> {
+    // Output column c reads input columns c − off_w ..= c − off_w + kw − 1.
+    let a = off_w.min(out_w);
+    let b = (w + off_w + 1).saturating_sub(kw).clamp(a, out_w);
+    let mut tiles = Vec::new();
+    for (start, end) in [(0, a), (a, b), (b, out_w)] {
+        let mut c0 = start;
+        while c0 < end {
+            let tw = chunk.min(end - c0);
+            tiles.push((c0, tw));
+            c0 += tw;
+        }
+    }
+    tiles
+}
+
+struct Context<'a, 'v, T> {
+    input: &'a ArrayView2<'v, T>,
+    taps: &'a [T],
+    kh: usize,
+    kw: usize,
+    off_h: isize,
+    off_w: isize,
+    boundary: Boundary,
+    fill: T,
+    level: Level,
+}
+
+impl<T: RowKernel> Context<'_, '_, T> {
+    /// Computes the `th × tw` output tile at (`r0`, `c0`) into `out` (row
+    /// stride `out_stride`, starting at the tile's first element), building
+    /// its input region in `scratch` (reused across a task's tiles).
+    #[allow(clippy::too_many_arguments)]
+    fn tile(
+        &self,
+        r0: usize,
+        c0: usize,
+        th: usize,
+        tw: usize,
+        out: &mut [T],
+        out_stride: usize,
+        scratch: &mut Vec<T>,
+    ) -> Result<()> {
+        let (h, w) = self.input.dim();
+        let sw = tw + self.kw - 1;
+        let sh = th + self.kh - 1;
+        // Virtual column of window column c is c0 + c − off_w; the columns
+        // inside the input form one run [lo, hi).
+        let first = c0 as isize - self.off_w;
+        let lo = (-first).clamp(0, sw as isize) as usize;
+        let hi = (w as isize - first).clamp(lo as isize, sw as isize) as usize;
+        let col = |c: usize| source(first + c as isize, w, self.boundary);
+        // Rows whose window lies inside a contiguous input row are read in
+        // place; the others are built in `scratch` through the boundary rule.
+        let sources: Vec<Option<usize>> = (0..sh)
+            .map(|sr| source(r0 as isize + sr as isize - self.off_h, h, self.boundary))
+            .collect();
+        let in_place = |src: Option<usize>| -> Option<&[T]> {
+            let r = src?;
+            if lo != 0 || hi != sw {
+                return None;
+            }
+            let row = self.input.row(r);
+            let s = row.to_slice()?;
+            let start = first as usize;
+            s.get(start..start + sw)
+        };
+        let built = sources.iter().filter(|&&r| in_place(r).is_none()).count();
+        if scratch.len() < built * sw {
+            *scratch = try_filled(built * sw, self.fill)?;
+        }
+        let gather = self.input.ncols() > 1 && self.input.strides()[1] != 1;
+        let cols: Vec<Option<usize>> = if gather {
+            (0..sw).map(col).collect()
+        } else {
+            Vec::new()
+        };
+        let mut next = scratch[..built * sw].chunks_mut(sw);
+        for &src in &sources {
+            if in_place(src).is_some() {
+                continue;
+            }
+            let Some(dst) = next.next() else { break };
+            let Some(r) = src else {
+                dst.fill(self.fill);
+                continue;
+            };
+            let row = self.input.row(r);
+            if let Some(src) = row.as_slice() {
+                if hi > lo {
+                    let s0 = (first + lo as isize) as usize;
+                    dst[lo..hi].copy_from_slice(&src[s0..s0 + (hi - lo)]);
+                }
+                for c in (0..lo).chain(hi..sw) {
+                    dst[c] = col(c).map_or(self.fill, |i| src[i]);
+                }
+            } else if gather {
+                for (d, c) in dst.iter_mut().zip(&cols) {
+                    *d = c.map_or(self.fill, |i| row[i]);
+                }
+            } else {
+                for (c, d) in dst.iter_mut().enumerate() {
+                    *d = col(c).map_or(self.fill, |i| row[i]);
+                }
+            }
+        }
+        let mut built_rows = scratch[..built * sw].chunks(sw);
+        let mut rows: Vec<&[T]> = Vec::with_capacity(sh);
+        for &src in &sources {
+            match in_place(src) {
+                Some(s) => rows.push(s),
+                None => rows.push(built_rows.next().unwrap_or(&[])),
+            }
+        }
+        let args = TileArgs {
+            rows: &rows,
+            taps: self.taps,
+            kh: self.kh,
+            kw: self.kw,
+            th,
+            tw,
+            out_stride,
+        };
+        T::correlate_rows(&args, out, self.level);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::Mode;
+    use crate::signal::direct::tests::naive;
+    use crate::signal::params::SameOrigin;
+    use ndarray::{Array, ArrayD, s};
+
+    fn pseudo(n: usize, seed: u64) -> Vec<f64> {
+        let mut s = seed.wrapping_add(12345);
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((s >> 33) as f64 / (1u64 << 31) as f64) - 0.5
+            })
+            .collect()
+    }
+
+    /// The boundary-extended input built index by index, for the naive loop.
+    fn extended(
+        x: &Array2<f64>,
+        p: &CorrelateParams,
+        kshape: (usize, usize),
+        b: Boundary,
+        fill: f64,
+    ) -> (Array2<f64>, CorrelateParams) {
+        let (h, w) = x.dim();
+        let eh = p.out_shape[0] + kshape.0 - 1;
+        let ew = p.out_shape[1] + kshape.1 - 1;
+        let mut e = Array2::from_elem((eh, ew), f64::NAN);
+        for ((i, j), v) in e.indexed_iter_mut() {
+            let si = source(i as isize - p.offsets[0] as isize, h, b);
+            let sj = source(j as isize - p.offsets[1] as isize, w, b);
+            *v = match (si, sj) {
+                (Some(a), Some(c)) => x[(a, c)],
+                _ => fill,
+            };
+        }
+        let mut q = p.clone();
+        q.offsets = vec![0, 0];
+        (e, q)
+    }
+
+    fn check<T: RowKernel>(
+        x: &Array2<f64>,
+        wgt: &Array2<f64>,
+        conv: impl Fn(f64) -> T,
+        back: impl Fn(T) -> f64,
+        tol: f64,
+    ) {
+        let levels: Vec<Level> = [Level::Scalar, Level::Avx2Fma]
+            .into_iter()
+            .filter(|l| *l <= simd::level())
+            .collect();
+        let xt = x.mapv(&conv);
+        let wt = wgt.mapv(&conv);
+        let kshape = wgt.dim();
+        for mode in [Mode::Full, Mode::Same, Mode::Valid] {
+            for same in [SameOrigin::Centre, SameOrigin::Left] {
+                for flip in [false, true] {
+                    let Ok(p) = CorrelateParams::new(
+                        &[x.nrows(), x.ncols()],
+                        &[kshape.0, kshape.1],
+                        mode,
+                        same,
+                        flip,
+                    ) else {
+                        continue;
+                    };
+                    for b in [Boundary::Constant, Boundary::Wrap, Boundary::Symmetric] {
+                        let fill_t = conv(if b == Boundary::Constant { 1.25 } else { 0.0 });
+                        let fill = back(fill_t);
+                        let (e, q) = extended(x, &p, kshape, b, fill);
+                        let want: ArrayD<f64> =
+                            naive(&e.view().into_dyn(), &wgt.view().into_dyn(), &q);
+                        for &level in &levels {
+                            let got =
+                                correlate_plane_with(&xt.view(), &wt.view(), &p, b, fill_t, level)
+                                    .unwrap();
+                            assert_eq!(got.shape(), want.shape());
+                            for (a, r) in got.iter().zip(want.iter()) {
+                                let a = back(*a);
+                                assert!(
+                                    (a - r).abs() <= tol * (1.0 + r.abs()),
+                                    "{:?} {kshape:?} {mode:?} {flip} {b:?} {level:?}: {a} vs {r}",
+                                    x.dim()
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_path_matches_the_naive_loop() {
+        // Odd sizes around the SIMD block widths (64 f32 / 32 f64 columns)
+        // and the band height, with odd and even kernels.
+        let shapes = [
+            ((1, 1), (1, 1)),
+            ((1, 75), (1, 4)),
+            ((3, 70), (2, 5)),
+            ((37, 41), (3, 3)),
+            ((5, 9), (7, 4)),
+            ((40, 133), (6, 5)),
+            ((2, 3), (4, 5)),
+        ];
+        for (seed, ((h, w), (kh, kw))) in shapes.into_iter().enumerate() {
+            let x = Array::from_shape_vec((h, w), pseudo(h * w, seed as u64)).unwrap();
+            let k = Array::from_shape_vec((kh, kw), pseudo(kh * kw, 7 + seed as u64)).unwrap();
+            check::<f64>(&x, &k, |v| v, |v| v, 1e-12);
+            check::<f32>(&x, &k, |v| v as f32, f64::from, 1e-5);
+            check::<i64>(
+                &x.mapv(|v| (v * 20.0).round()),
+                &k.mapv(|v| (v * 20.0).round()),
+                |v| v as i64,
+                |v| v as f64,
+                0.0,
+            );
+        }
+    }
+
+    #[test]
+    fn strided_and_reversed_inputs() {
+        let base = Array::from_shape_vec((30, 80), pseudo(2400, 3)).unwrap();
+        let x = base.slice(s![..;-2, 3..;3]).to_owned();
+        let view = base.slice(s![..;-2, 3..;3]);
+        let k = Array::from_shape_vec((3, 4), pseudo(12, 4)).unwrap();
+        let p =
+            CorrelateParams::new(&[15, 26], &[3, 4], Mode::Same, SameOrigin::Left, true).unwrap();
+        let a = correlate_plane(&view, &k.view(), &p, Boundary::Symmetric, 0.0).unwrap();
+        let b = correlate_plane(&x.view(), &k.view(), &p, Boundary::Symmetric, 0.0).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn wide_and_tall_outputs_split_the_same_way_for_every_thread_count() {
+        let x = Array::from_shape_vec((70, 300), pseudo(21000, 5)).unwrap();
+        let k = Array::from_shape_vec((5, 7), pseudo(35, 6)).unwrap();
+        let p = CorrelateParams::new(&[70, 300], &[5, 7], Mode::Full, SameOrigin::Centre, false)
+            .unwrap();
+        let one = crate::threads::run(1, || {
+            correlate_plane(&x.view(), &k.view(), &p, Boundary::Wrap, 0.0)
+        })
+        .unwrap()
+        .unwrap();
+        let three = crate::threads::run(3, || {
+            correlate_plane(&x.view(), &k.view(), &p, Boundary::Wrap, 0.0)
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(one, three);
+        let x = Array::from_shape_vec((1, 20000), pseudo(20000, 8)).unwrap();
+        let k = Array::from_shape_vec((1, 33), pseudo(33, 9)).unwrap();
+        let p = CorrelateParams::new(&[1, 20000], &[1, 33], Mode::Same, SameOrigin::Centre, true)
+            .unwrap();
+        let one = crate::threads::run(1, || {
+            correlate_plane(&x.view(), &k.view(), &p, Boundary::Constant, 0.0)
+        })
+        .unwrap()
+        .unwrap();
+        let two = crate::threads::run(2, || {
+            correlate_plane(&x.view(), &k.view(), &p, Boundary::Constant, 0.0)
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(one, two);
+        let nd =
+            crate::signal::direct::correlate_nd(&x.view().into_dyn(), &k.view().into_dyn(), &p)
+                .unwrap();
+        for (a, b) in one.iter().zip(nd.iter()) {
+            assert!((a - b).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn empty_inputs() {
+        let x = Array2::<f64>::zeros((0, 3));
+        let k = Array2::from_elem((2, 2), 1.0);
+        let p =
+            CorrelateParams::new(&[0, 3], &[2, 2], Mode::Full, SameOrigin::Centre, true).unwrap();
+        let out = correlate_plane(&x.view(), &k.view(), &p, Boundary::Constant, 1.0).unwrap();
+        assert_eq!(out, Array2::from_elem((1, 4), 4.0));
+        assert!(correlate_plane(&x.view(), &k.view(), &p, Boundary::Wrap, 0.0).is_err());
+        let x = Array2::from_elem((2, 3), 1.0);
+        let k = Array2::<f64>::zeros((0, 2));
+        let p =
+            CorrelateParams::new(&[2, 3], &[0, 2], Mode::Full, SameOrigin::Centre, true).unwrap();
+        let out = correlate_plane(&x.view(), &k.view(), &p, Boundary::Wrap, 0.0).unwrap();
+        assert_eq!(out, Array2::<f64>::zeros((1, 4)));
+    }
+}
