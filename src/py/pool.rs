@@ -37,6 +37,33 @@ fn with_contiguous<T: numpy::Element + Clone, R>(
     f(slice)
 }
 
+/// Runs a max-pool kernel (fixed or adaptive) with the interpreter lock
+/// released, allocating the values and, when asked for, the indices.
+fn run_max<'py, T: numpy::Element + pool::ZeroBits + Clone + Send + Sync>(
+    py: Python<'py>,
+    workers: Option<i64>,
+    arr: &PyReadonlyArrayDyn<'_, T>,
+    out_shape: &[usize],
+    return_indices: bool,
+    kernel: impl Fn(&[T], &mut [T], Option<&mut [i64]>) + Sync,
+) -> PyResult<(Out<'py>, Option<Out<'py>>)> {
+    let len = out_shape.iter().product();
+    let (values, indices) = with_contiguous(arr, |src| {
+        Ok(detach_run(py, workers, || -> Result<_> {
+            let mut values = output_buffer::<T>(len)?;
+            let mut indices = if return_indices {
+                Some(output_buffer::<i64>(len)?)
+            } else {
+                None
+            };
+            kernel(src, &mut values, indices.as_deref_mut());
+            Ok((values, indices))
+        })??)
+    })?;
+    let indices = indices.map(|i| to_array(py, out_shape, i)).transpose()?;
+    Ok((to_array(py, out_shape, values)?, indices))
+}
+
 fn sizes(shape: &[i64], arg: &str) -> Result<Vec<usize>> {
     shape
         .iter()
@@ -109,22 +136,16 @@ fn _max_pool<'py>(
             &func,
         )?;
         let out_shape = shape.with_spatial(&g.output_spatial());
-        let len = g.planes * g.out_plane();
-        let (values, indices) = with_contiguous(&arr, |src| {
-            Ok(detach_run(py, workers, || -> Result<_> {
-                let mut values = output_buffer::<T>(len)?;
-                if return_indices {
-                    let mut indices = output_buffer::<i64>(len)?;
-                    pool::max_pool(&g, src, &mut values, Some(&mut indices));
-                    Ok((values, Some(indices)))
-                } else {
-                    pool::max_pool(&g, src, &mut values, None);
-                    Ok((values, None))
-                }
-            })??)
-        })?;
-        let indices = indices.map(|i| to_array(py, &out_shape, i)).transpose()?;
-        Ok((to_array(py, &out_shape, values)?, indices))
+        run_max(
+            py,
+            workers,
+            &arr,
+            &out_shape,
+            return_indices,
+            |src, values, indices| {
+                pool::max_pool(&g, src, values, indices);
+            },
+        )
     })
 }
 
@@ -417,22 +438,16 @@ fn _adaptive_max_pool<'py>(
         let shape = PlaneShape::split(arr.shape(), output_size.len(), "input", &func)?;
         let g = AdaptiveGeometry::new(shape.planes, &shape.spatial, &output_size)?;
         let out_shape = shape.with_spatial(&g.output_spatial());
-        let len = g.planes * g.out_plane();
-        let (values, indices) = with_contiguous(&arr, |src| {
-            Ok(detach_run(py, workers, || -> Result<_> {
-                let mut values = output_buffer::<T>(len)?;
-                if return_indices {
-                    let mut indices = output_buffer::<i64>(len)?;
-                    pool::adaptive_max_pool(&g, src, &mut values, Some(&mut indices));
-                    Ok((values, Some(indices)))
-                } else {
-                    pool::adaptive_max_pool(&g, src, &mut values, None);
-                    Ok((values, None))
-                }
-            })??)
-        })?;
-        let indices = indices.map(|i| to_array(py, &out_shape, i)).transpose()?;
-        Ok((to_array(py, &out_shape, values)?, indices))
+        run_max(
+            py,
+            workers,
+            &arr,
+            &out_shape,
+            return_indices,
+            |src, values, indices| {
+                pool::adaptive_max_pool(&g, src, values, indices);
+            },
+        )
     })
 }
 
