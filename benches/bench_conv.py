@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -75,11 +77,28 @@ def core_ghz() -> float:
 
 
 def numpy_matmul_rate(repeats: int) -> float:
-    """NumPy's float32 2048³ matrix multiply rate (GFLOP/s, best of `repeats`), all its threads."""
-    a = np.random.default_rng(1).standard_normal((2048, 2048), dtype=np.float32)
-    b = a.T.copy()
-    best = min(_timed(lambda: a @ b) for _ in range(repeats))
-    return 2 * 2048**3 / best / 1e9
+    """NumPy's float32 2048³ matrix multiply rate (GFLOP/s, best of `repeats`, all its threads),
+    measured in a child process: BLAS threads keep spinning after a call and would steal the
+    cores from the timings that follow."""
+    code = (
+        "import time, numpy as np\n"
+        "a = np.random.default_rng(1).standard_normal((2048, 2048), dtype=np.float32)\n"
+        "b = a.T.copy()\n"
+        "best = float('inf')\n"
+        f"for _ in range({repeats}):\n"
+        "    t0 = time.perf_counter(); a @ b; best = min(best, time.perf_counter() - t0)\n"
+        "print(2 * 2048**3 / best / 1e9)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout)
+
+
+def call_overhead_ms() -> float:
+    """Median time of a conv2d call on a tiny input: the fixed cost of every call
+    (argument handling, the hand-off to the thread pool and back)."""
+    x = np.ones((1, 1, 4, 4), np.float32)
+    w = np.ones((1, 1, 3, 3), np.float32)
+    return 1e3 * statistics.median(_timed(lambda: rustconv.conv2d(x, w)) for _ in range(201))
 
 
 def _timed(fn: Callable[[], Any]) -> float:
@@ -98,18 +117,22 @@ def main() -> None:
         default=None,
         help="thread counts to run, each for both libraries (default: 1 and all cores)",
     )
+    parser.add_argument(
+        "--repeats", type=int, default=0, help="calls per median (default 21, 5 with --quick)"
+    )
     args = parser.parse_args()
-    repeats = 5 if args.quick else 21
+    repeats = args.repeats or (5 if args.quick else 21)
     cores = os.cpu_count() or 1
     thread_counts = args.threads or sorted({1, cores})
     rng = np.random.default_rng(0)
     ghz = core_ghz()
+    load = os.getloadavg()[0]
     numpy_rate = numpy_matmul_rate(5)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"rustconv {rustconv.__version__}; torch {torch.__version__ if torch else 'absent'}; "
         f"{cores} cores at {ghz:.2f} GHz: float32 peak {FLOP_PER_CYCLE * ghz:.0f} GFLOP/s per core; "
-        f"numpy float32 2048³ matmul {numpy_rate:.0f} GFLOP/s (all cores); load average {load:.1f}"
+        f"load average {load:.1f}; medians of {repeats}; "
+        f"numpy float32 2048³ matmul {numpy_rate:.0f} GFLOP/s (all cores, same run)"
     )
     print(
         "\n| case | pass | threads | rustconv ms | GFLOP/s | % peak | % numpy | torch ms | GFLOP/s "
@@ -189,6 +212,11 @@ def main() -> None:
                 else:
                     row += " - | - | - | - |"
                 print(row, flush=True)
+    # Measured again: the machine's load drifts over a run.
+    print(f"\nnumpy float32 2048³ matmul again at the end: {numpy_matmul_rate(5):.0f} GFLOP/s")
+    print(
+        f"rustconv call overhead, (1, 1, 4, 4) input, {thread_counts[-1]} threads: {call_overhead_ms():.3f} ms"
+    )
     if len(thread_counts) > 1:
         low, high = min(thread_counts), max(thread_counts)
         print(
