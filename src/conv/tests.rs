@@ -179,7 +179,121 @@ fn cases() -> Vec<Case> {
             1,
             Boundary::Constant,
         ),
+        // Column-split gathers (stride_w > 1, zero padding): a first
+        // layer with odd width, stride 3 with dilation, grouped, and one
+        // spanning several tiles.
+        c(
+            &[2, 3, 23, 19],
+            &[5, 3, 7, 7],
+            2,
+            e(3, 2),
+            1,
+            1,
+            Boundary::Constant,
+        ),
+        c(
+            &[1, 2, 17, 29],
+            &[3, 2, 3, 5],
+            3,
+            e(2, 2),
+            2,
+            1,
+            Boundary::Constant,
+        ),
+        c(
+            &[2, 4, 11, 13],
+            &[6, 2, 3, 4],
+            2,
+            e(1, 2),
+            1,
+            2,
+            Boundary::Constant,
+        ),
+        c(
+            &[1, 3, 150, 131],
+            &[4, 3, 7, 7],
+            2,
+            e(3, 2),
+            1,
+            1,
+            Boundary::Constant,
+        ),
+        c(
+            &[2, 3, 9, 10, 11],
+            &[2, 3, 2, 3, 3],
+            2,
+            e(1, 3),
+            1,
+            1,
+            Boundary::Constant,
+        ),
     ]
+}
+
+/// The indices of [`cases`] whose GEMM path gathers from a column-split
+/// copy of the input.
+fn split_cases() -> Vec<usize> {
+    cases()
+        .iter()
+        .enumerate()
+        .filter(|(_, case)| {
+            let g = geometry(case);
+            !g.is_pointwise()
+                && im2col::Im2col::new(&g, Boundary::Constant)
+                    .with_column_split(&g)
+                    .splits()
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+#[test]
+fn column_split_cases_exist() {
+    // The new cases above (and the older strided ones) must exercise it.
+    assert!(split_cases().len() >= 5, "{:?}", split_cases());
+}
+
+#[test]
+fn column_split_round_trips() {
+    let case = &cases()[14];
+    let g = geometry(case);
+    let im = im2col::Im2col::new(&g, Boundary::Constant).with_column_split(&g);
+    assert!(im.splits());
+    let channels = g.in_per_group();
+    let x = data(channels * g.in_size.iter().product::<usize>(), 11);
+    let mut split = vec![f64::NAN; im.layout_len(channels)];
+    im.split_columns(channels, &x, &mut split);
+    let mut back = vec![f64::NAN; x.len()];
+    im.merge_columns(channels, &split, &mut back);
+    assert_eq!(back, x);
+}
+
+#[test]
+fn column_split_paths_are_bitwise_stable_across_threads() {
+    for i in split_cases() {
+        let case = &cases()[i];
+        let g = geometry(case);
+        let to32 = |v: Vec<f64>| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+        let x = to32(data(case.input.iter().product(), 21));
+        let w = to32(data(case.weight.iter().product(), 22));
+        let dy = to32(data(out_len(&g), 23));
+        let mut results = Vec::new();
+        for threads in [1, 2, 3] {
+            let mut y = vec![f32::NAN; out_len(&g)];
+            let mut dx = vec![f32::NAN; x.len()];
+            let mut dw = vec![f32::NAN; w.len()];
+            let mut db = vec![f32::NAN; g.out_channels];
+            crate::threads::run(threads, || {
+                forward(&g, &x, &w, None, &mut y, Path::Gemm);
+                backward(&g, &x, &w, &dy, &mut dx, &mut dw, &mut db, Path::Gemm)
+            })
+            .unwrap()
+            .unwrap();
+            results.push((y, dx, dw));
+        }
+        assert!(results[0] == results[1], "case {i}, 1 vs 2 threads");
+        assert!(results[0] == results[2], "case {i}, 1 vs 3 threads");
+    }
 }
 
 fn geometry(case: &Case) -> ConvGeometry {
@@ -315,4 +429,14 @@ fn transposed_matches_adjoint_reference() {
     transposed(&g, &x, &w, Some(&b), &mut want, Path::Reference);
     transposed(&g, &x, &w, Some(&b), &mut got, Path::Gemm);
     close(&got, &want, "transposed");
+}
+
+#[test]
+fn zeroed_buffers_are_zero_or_a_memory_error() {
+    assert!(zeroed::<f32>(0).unwrap().is_empty());
+    let v = zeroed::<f64>(100_003).unwrap();
+    assert_eq!(v.len(), 100_003);
+    assert!(v.iter().all(|&x| x == 0.0 && x.is_sign_positive()));
+    let err = zeroed::<f32>(usize::MAX / 2).unwrap_err();
+    assert!(matches!(err, crate::error::Error::Memory(_)));
 }

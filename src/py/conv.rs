@@ -1,11 +1,9 @@
 //! Bindings of the conv family: extract, validate into a [`ConvGeometry`],
 //! run the kernel with the interpreter lock released, return new arrays.
 
-use crate::buffer::try_filled;
 use crate::conv::params::{ConvGeometry, Padding, conv_output_shape};
 use crate::conv::{self, Path};
 use crate::dispatch_dtype;
-use crate::element::Real;
 use crate::error::Error;
 use crate::pad::Boundary;
 use crate::py::{detach_run, dtype_name, readonly};
@@ -132,7 +130,7 @@ fn in_len(g: &ConvGeometry) -> PyResult<usize> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn forward_typed<T: Real + numpy::Element>(
+fn forward_typed<T: conv::ZeroBits + numpy::Element>(
     py: Python<'_>,
     g: &ConvGeometry,
     batched: bool,
@@ -150,7 +148,7 @@ fn forward_typed<T: Real + numpy::Element>(
     let bc = b.as_ref().map(contiguous);
     let (xs, ws) = (slice_of(&xc)?, slice_of(&wc)?);
     let bs = bc.as_ref().map(slice_of).transpose()?;
-    let mut out = try_filled(out_len(g)?, conv::zero::<T>())?;
+    let mut out = conv::zeroed::<T>(out_len(g)?)?;
     detach_run(py, workers, || {
         conv::forward(g, xs, ws, bs, &mut out, Path::Gemm)
     })?;
@@ -261,7 +259,7 @@ fn _conv_transpose(
         let bc = b.as_ref().map(contiguous);
         let (xs, ws) = (slice_of(&xc)?, slice_of(&wc)?);
         let bs = bc.as_ref().map(slice_of).transpose()?;
-        let mut out = try_filled(in_len(&g)?, conv::zero::<T>())?;
+        let mut out = conv::zeroed::<T>(in_len(&g)?)?;
         detach_run(py, workers, || {
             conv::transposed(&g, xs, ws, bs, &mut out, Path::Gemm)
         })?;
@@ -310,7 +308,7 @@ fn _conv_input(
         );
         let (wc, dyc) = (contiguous(&w), contiguous(&dy));
         let (ws, dys) = (slice_of(&wc)?, slice_of(&dyc)?);
-        let mut out = try_filled(in_len(&g)?, conv::zero::<T>())?;
+        let mut out = conv::zeroed::<T>(in_len(&g)?)?;
         detach_run(py, workers, || {
             conv::input_grad(&g, ws, dys, &mut out, Path::Gemm)
         })?;
@@ -360,7 +358,7 @@ fn _conv_weight(
         let (xc, dyc) = (contiguous(&x), contiguous(&dy));
         let (xs, dys) = (slice_of(&xc)?, slice_of(&dyc)?);
         let len = crate::buffer::checked_product(&weight_shape, "weight_size")?;
-        let mut out = try_filled(len, conv::zero::<T>())?;
+        let mut out = conv::zeroed::<T>(len)?;
         detach_run(py, workers, || {
             conv::weight_grad(&g, xs, dys, &mut out, Path::Gemm)
         })??;
@@ -409,9 +407,9 @@ fn _conv_backward(
         let dy = readonly::<T>(grad_output, "grad_output")?;
         let (xc, wc, dyc) = (contiguous(&x), contiguous(&w), contiguous(&dy));
         let (xs, ws, dys) = (slice_of(&xc)?, slice_of(&wc)?, slice_of(&dyc)?);
-        let mut dx = try_filled(in_len(&g)?, conv::zero::<T>())?;
-        let mut dw = try_filled(ws.len(), conv::zero::<T>())?;
-        let mut db = try_filled(g.out_channels, conv::zero::<T>())?;
+        let mut dx = conv::zeroed::<T>(in_len(&g)?)?;
+        let mut dw = conv::zeroed::<T>(ws.len())?;
+        let mut db = conv::zeroed::<T>(g.out_channels)?;
         detach_run(py, workers, || {
             conv::backward(&g, xs, ws, dys, &mut dx, &mut dw, &mut db, Path::Gemm)
         })??;
