@@ -34,9 +34,13 @@ fn global() -> &'static AtomicUsize {
     })
 }
 
-/// The number of cores this process may use.
+/// The number of cores this process may use, read once: on Linux the
+/// standard library reads the cgroup quota files each time it is asked,
+/// which cost about 45 µs, more than a small kernel, on every call that
+/// resolves `workers=`.
 pub fn available() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
 }
 
 /// Sets the global thread count (0 = all cores).
