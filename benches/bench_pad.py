@@ -16,6 +16,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -50,6 +51,49 @@ def copy_rate(repeats: int) -> float:
     dst = np.empty_like(src)
     seconds = interleaved({"copy": lambda: np.copyto(dst, src)}, repeats)["copy"][0]
     return 2 * src.nbytes / seconds
+
+
+def copy_rate_two_threads(repeats: int) -> float:
+    """numpy.copyto's rate on 256 MiB with two threads each copying one half
+    (numpy releases the interpreter lock while it copies): what two cores
+    can move on this machine."""
+    src = np.ones(32 * 2**20, dtype=np.float64)
+    dst = np.empty_like(src)
+    half = src.size // 2
+    with ThreadPoolExecutor(2) as pool:
+
+        def copy() -> None:
+            for f in [
+                pool.submit(np.copyto, dst[:half], src[:half]),
+                pool.submit(np.copyto, dst[half:], src[half:]),
+            ]:
+                f.result()
+
+        seconds = interleaved({"copy": copy}, repeats)["copy"][0]
+    return 2 * src.nbytes / seconds
+
+
+def bench_scaling(shape: tuple[int, ...], pad: int, repeats: int, rate: float) -> list[str]:
+    """rustconv.pad with one worker against all cores, interleaved."""
+    x = np.random.default_rng(2).standard_normal(shape, dtype=np.float32)
+    pad_width = ((0, 0), (0, 0), (pad, pad), (pad, pad))
+    cores = os.cpu_count() or 1
+    med = interleaved(
+        {
+            f"rustconv, {cores} threads": lambda: rustconv.pad(x, pad_width, mode="reflect", workers=-1),
+            "rustconv, 1 thread": lambda: rustconv.pad(x, pad_width, mode="reflect", workers=1),
+        },
+        repeats,
+    )
+    out_bytes = x.nbytes // (shape[2] * shape[3]) * (shape[2] + 2 * pad) * (shape[3] + 2 * pad)
+    moved = x.nbytes + out_bytes
+    many, one = med[f"rustconv, {cores} threads"][0], med["rustconv, 1 thread"][0]
+    return [
+        f"| pad reflect {pad} {shape} float32 ({moved / 2**20:.0f} MiB moved) | {name} | "
+        f"{seconds * 1e3:.2f} ({best * 1e3:.2f}) | {moved / seconds / 1e9:.1f} | {moved / seconds / rate:.0%} | "
+        f"{'' if name.endswith('1 thread') else f'scaling 1 -> {cores}: {one / many:.2f}x'} |"
+        for name, (seconds, best) in med.items()
+    ]
 
 
 def bench_forward(shape: tuple[int, ...], pad: int, repeats: int, rate: float) -> list[str]:
@@ -108,12 +152,14 @@ def main() -> None:
     if torch is not None:
         torch.set_num_threads(os.cpu_count() or 1)
     rate = copy_rate(repeats)
+    rate2 = copy_rate_two_threads(repeats)
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"rustconv {rustconv.__version__} ({rustconv._rustconv._config()['simd']}), "
         f"torch {torch.__version__ if torch is not None else 'not installed'}, numpy {np.__version__}"
     )
     print(f"numpy.copyto of 256 MiB: {rate / 1e9:.1f} GB/s (read + written)")
+    print(f"the same with 2 threads, one half each: {rate2 / 1e9:.1f} GB/s ({rate2 / rate:.2f}x)")
     print(f"load average before the run: {load:.1f} (2 cores; other builds share the machine)\n")
     print("| case | library | median (best) ms | GB/s | of copy rate | time / rustconv's, median (best) |")
     print("|---|---|---|---|---|---|")
@@ -121,6 +167,7 @@ def main() -> None:
     rows += bench_forward((8, 64, 224, 224), 3, max(repeats // 3, 5), rate)
     rows += bench_backward((8, 64, 112, 112), 3, repeats, rate)
     rows += bench_backward((8, 64, 224, 224), 3, max(repeats // 3, 5), rate)
+    rows += bench_scaling((8, 64, 224, 224), 3, max(repeats // 3, 5), rate)
     print("\n".join(rows))
 
 

@@ -4,8 +4,18 @@
 //! size. Pools are built once per size and cached, so a per-call `workers=`
 //! costs nothing after its first use. Rayon's global pool is never used, so
 //! rustconv neither fights with nor depends on another library's settings.
+//!
+//! A job that will use one thread anyway (one worker asked for, or too small
+//! to split) need not pay the hand-off to a pool thread and back (0.1 ms and
+//! more per call, much more on a loaded machine): [`run_sized`] runs it on
+//! the calling thread. A Rayon call made there would reach Rayon's global
+//! pool, so `run_sized` marks the thread as sequential and kernels that may
+//! run under it ask [`split`] (or [`parallel_ok`]) before using Rayon. Only
+//! kernels converted that way may be run through `run_sized`; every other
+//! kernel keeps going through [`run`].
 
 use crate::error::{Error, Result};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,9 +34,13 @@ fn global() -> &'static AtomicUsize {
     })
 }
 
-/// The number of cores this process may use.
+/// The number of cores this process may use, read once: on Linux the
+/// standard library reads the cgroup quota files each time it is asked,
+/// which cost about 45 µs, more than a small kernel, on every call that
+/// resolves `workers=`.
 pub fn available() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
 }
 
 /// Sets the global thread count (0 = all cores).
@@ -86,21 +100,69 @@ fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
     Ok(p)
 }
 
+/// Turns a caught panic into the error a binding returns.
+fn panic_error(payload: &(dyn std::any::Any + Send)) -> Error {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    Error::value(format!(
+        "internal error in a rustconv kernel ({what}); please report this with the call that caused it"
+    ))
+}
+
 /// Runs `f` on a pool of `threads` threads. A panic inside a kernel (a bug:
 /// validation should have caught the input) becomes an error instead of
 /// unwinding into the interpreter.
 pub fn run<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> Result<R> {
     let p = pool(threads.max(1))?;
-    catch_unwind(AssertUnwindSafe(|| p.install(f))).map_err(|payload| {
-        let what = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
-        Error::value(format!(
-            "internal error in a rustconv kernel ({what}); please report this with the call that caused it"
-        ))
-    })
+    catch_unwind(AssertUnwindSafe(|| p.install(f))).map_err(|payload| panic_error(&*payload))
+}
+
+thread_local! {
+    /// Set while a job runs inline on its caller's thread (see [`run_sized`]).
+    static SEQUENTIAL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Restores the sequential flag when the inline job ends, even by a panic.
+struct SequentialGuard(bool);
+
+impl Drop for SequentialGuard {
+    fn drop(&mut self) {
+        SEQUENTIAL.with(|s| s.set(self.0));
+    }
+}
+
+/// Runs `f` on the calling thread with Rayon forbidden (see [`parallel_ok`]).
+fn run_inline<R>(f: impl FnOnce() -> R) -> Result<R> {
+    let _guard = SequentialGuard(SEQUENTIAL.with(|s| s.replace(true)));
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| panic_error(&*payload))
+}
+
+/// [`run`] for a job of about `work` elementary operations: when it would
+/// use a single thread anyway (`threads` is 1, or [`worth_parallel`] says no)
+/// it runs on the calling thread instead, with no pool hand-off. `f` may
+/// then only use Rayon after asking [`split`] or [`parallel_ok`].
+pub fn run_sized<R: Send>(threads: usize, work: usize, f: impl FnOnce() -> R + Send) -> Result<R> {
+    if threads <= 1 || !worth_parallel(work) {
+        run_inline(f)
+    } else {
+        run(threads, f)
+    }
+}
+
+/// Whether the running job may use Rayon: false inside an inline job of
+/// [`run_sized`], whose Rayon calls would go to Rayon's global pool.
+pub fn parallel_ok() -> bool {
+    !SEQUENTIAL.with(Cell::get)
+}
+
+/// Whether a kernel should split a job of `work` elementary operations
+/// across threads: it is worth it, Rayon may be used here, and the pool has
+/// more than one thread.
+pub fn split(work: usize) -> bool {
+    worth_parallel(work) && parallel_ok() && rayon::current_num_threads() > 1
 }
 
 /// Whether a job of `work` elementary operations is worth splitting across
@@ -131,5 +193,33 @@ mod tests {
     fn panics_become_errors() {
         let r: Result<()> = run(1, || panic!("boom"));
         assert!(r.unwrap_err().to_string().contains("boom"));
+    }
+
+    #[test]
+    fn inline_panics_become_errors_and_reset_the_flag() {
+        let r: Result<()> = run_sized(1, 1 << 20, || panic!("inline boom"));
+        assert!(r.unwrap_err().to_string().contains("inline boom"));
+        assert!(parallel_ok());
+        let r: Result<()> = run_sized(4, 10, || panic!("small boom"));
+        assert!(r.unwrap_err().to_string().contains("small boom"));
+        assert!(parallel_ok());
+    }
+
+    #[test]
+    fn one_worker_or_small_work_stays_on_the_caller() {
+        let caller = std::thread::current().id();
+        for (threads, work) in [(1, 1 << 30), (2, 10), (8, 0)] {
+            let (id, ok, splits) = run_sized(threads, work, || {
+                (std::thread::current().id(), parallel_ok(), split(1 << 30))
+            })
+            .unwrap();
+            assert_eq!(id, caller, "threads={threads} work={work}");
+            assert!(!ok && !splits);
+        }
+        assert!(parallel_ok());
+        let (id, ok) =
+            run_sized(2, 1 << 20, || (std::thread::current().id(), parallel_ok())).unwrap();
+        assert_ne!(id, caller);
+        assert!(ok);
     }
 }

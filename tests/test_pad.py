@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
@@ -538,3 +541,36 @@ def test_broadcast_and_negative_stride_views() -> None:
             np.testing.assert_array_equal(
                 rustconv.pad_backward(g, 3, mode), scatter_add_reference(g, view.shape, 3, mode)
             )
+
+
+_THREAD_PROBE = """
+import os
+import numpy as np
+import rustconv
+
+def threads():
+    return len(os.listdir("/proc/self/task"))
+
+x = np.ones((8, 16, 96, 96), dtype=np.float32)
+before = threads()
+padded = rustconv.pad(x, ((0, 0), (0, 0), (3, 3), (3, 3)), mode="reflect", workers=1)
+rustconv.pad_backward(padded, ((0, 0), (0, 0), (3, 3), (3, 3)), mode="reflect", workers=1)
+rustconv.pad(x[:1, :1, :5, :5], 2, mode="wrap", workers=2)
+inline = threads()
+rustconv.pad(x, 3, mode="edge", workers=2)
+print(before, inline, threads())
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads through /proc")
+def test_one_worker_and_small_jobs_run_on_the_calling_thread() -> None:
+    # In a fresh interpreter no pool exists yet: one worker (or a job too
+    # small to split) must start no thread, neither a pool of one nor
+    # Rayon's global pool; a large job with two workers starts its pool,
+    # which shows that the count would see them.
+    result = subprocess.run(
+        [sys.executable, "-c", _THREAD_PROBE], capture_output=True, text=True, check=True, timeout=120
+    )
+    before, inline, after = map(int, result.stdout.split())
+    assert inline == before
+    assert after == before + 2

@@ -5,6 +5,9 @@ identities, every error path, thread-count determinism."""
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
@@ -751,3 +754,42 @@ def test_torch_float32_large(torch: Any) -> None:
     np.testing.assert_allclose(
         rustconv.lp_pool2d(np.abs(x), 2, 2), F.lp_pool2d(t.abs(), 2, 2).numpy(), rtol=1e-5
     )
+
+
+_THREAD_PROBE = """
+import os
+import numpy as np
+import rustconv
+
+def threads():
+    return len(os.listdir("/proc/self/task"))
+
+x = np.ones((8, 16, 96, 96), dtype=np.float32)
+small = np.ones((1, 2, 9, 9), dtype=np.float32)
+before = threads()
+rustconv.max_pool2d(x, 3, 2, 1, workers=1)
+rustconv.max_pool2d(x, 3, 2, 1, return_indices=True, workers=1)
+rustconv.avg_pool2d(x, 2, 2, workers=1)
+rustconv.lp_pool2d(x, 2, 2, workers=1)
+rustconv.adaptive_avg_pool2d(x, 5, workers=1)
+out, idx = rustconv.max_pool2d(x, 2, return_indices=True, workers=1)
+rustconv.max_pool2d_backward(out, idx, x.shape, workers=1)
+rustconv.avg_pool2d(small, 2, workers=2)
+inline = threads()
+rustconv.avg_pool2d(x, 2, 2, workers=2)
+print(before, inline, threads())
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads through /proc")
+def test_one_worker_and_small_jobs_run_on_the_calling_thread() -> None:
+    # A fresh interpreter, so that no pool exists yet: one worker (or a job
+    # too small to split) must start no thread, neither a pool of one nor
+    # Rayon's global pool; a large job with two workers starts its pool,
+    # which shows that the count would see them.
+    result = subprocess.run(
+        [sys.executable, "-c", _THREAD_PROBE], capture_output=True, text=True, check=True, timeout=120
+    )
+    before, inline, after = map(int, result.stdout.split())
+    assert inline == before
+    assert after == before + 2

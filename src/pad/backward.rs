@@ -13,7 +13,7 @@ use super::axes::{Axis, loop_axes};
 use super::{Boundary, PadPlan, source_index};
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::threads::worth_parallel;
+use crate::threads::split;
 use ndarray::ArrayViewD;
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
@@ -108,15 +108,16 @@ pub fn pad_backward_into<T: Element>(
     };
     let row_len = inner.len;
     let rows = out.len() / row_len;
-    let chunk_rows = if worth_parallel(plan.out_len()) {
+    if split(plan.out_len()) {
         let per_task = (out.len() / (8 * rayon::current_num_threads())).max(1 << 14);
-        per_task.div_ceil(row_len).clamp(1, rows)
+        let chunk_rows = per_task.div_ceil(row_len).clamp(1, rows);
+        out.par_chunks_mut(chunk_rows * row_len)
+            .enumerate()
+            .for_each(|(chunk, dst)| fold_rows(grad, &tables, chunk * chunk_rows, dst));
     } else {
-        rows
-    };
-    out.par_chunks_mut(chunk_rows * row_len)
-        .enumerate()
-        .for_each(|(chunk, dst)| fold_rows(grad, &tables, chunk * chunk_rows, dst));
+        // No Rayon: this may run inline on the caller's thread.
+        fold_rows(grad, &tables, 0, out);
+    }
     Ok(())
 }
 

@@ -12,7 +12,7 @@
 use super::axes::{Axis, loop_axes};
 use super::{Boundary, PadPlan, source_index};
 use crate::error::{Error, Result};
-use crate::threads::worth_parallel;
+use crate::threads::split;
 use ndarray::ArrayViewD;
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
@@ -164,12 +164,7 @@ pub fn pad_into<T: Copy + Send + Sync>(
     };
     let row_len = inner.out_len();
     let rows = out.len() / row_len;
-    let chunk_rows = if worth_parallel(out.len()) {
-        let per_task = (out.len() / (8 * rayon::current_num_threads())).max(1 << 14);
-        per_task.div_ceil(row_len).clamp(1, rows)
-    } else {
-        rows
-    };
+    let parallel = split(out.len());
     let outer_constants: Vec<[T; 2]> = axes
         .iter()
         .map(|a| {
@@ -179,11 +174,19 @@ pub fn pad_into<T: Copy + Send + Sync>(
             ]
         })
         .collect();
-    out.par_chunks_mut(chunk_rows * row_len)
-        .enumerate()
-        .for_each(|(chunk, dst)| {
-            fill_rows(input, &tables, &outer_constants, chunk * chunk_rows, dst);
-        });
+    if parallel {
+        let per_task = (out.len() / (8 * rayon::current_num_threads())).max(1 << 14);
+        let chunk_rows = per_task.div_ceil(row_len).clamp(1, rows);
+        out.par_chunks_mut(chunk_rows * row_len)
+            .enumerate()
+            .for_each(|(chunk, dst)| {
+                fill_rows(input, &tables, &outer_constants, chunk * chunk_rows, dst);
+            });
+    } else {
+        // Not through Rayon at all: this may run inline on the caller's
+        // thread (threads::run_sized), where Rayon means its global pool.
+        fill_rows(input, &tables, &outer_constants, 0, out);
+    }
     Ok(())
 }
 

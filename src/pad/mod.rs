@@ -398,12 +398,21 @@ mod kernel_tests {
             };
             let (p1, b1) = run(1);
             assert_eq!(p1, reference::pad(&x.view(), &plan, &constants));
+            let bits = |a: &ArrayD<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             for threads in [2, 3] {
                 let (p, b) = run(threads);
                 assert_eq!(p, p1);
-                let bits = |a: &ArrayD<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&b), bits(&b1));
             }
+            // Inline on this thread (one worker), as the bindings run it.
+            let (p, b) = crate::threads::run_sized(1, usize::MAX, || {
+                let p = pad(&x.view(), &plan, &constants).unwrap();
+                let b = pad_backward(&p.view(), &back).unwrap();
+                (p, b)
+            })
+            .unwrap();
+            assert_eq!(p, p1);
+            assert_eq!(bits(&b), bits(&b1));
             let r = reference::pad_backward(&p1.view(), &back);
             let err = r
                 .iter()

@@ -5,7 +5,7 @@
 use super::params::AdaptiveGeometry;
 use super::window::{FnPairRow, FnRow, for_each_row, for_each_row_pair};
 use crate::element::{Element, Real};
-use crate::threads::worth_parallel;
+use crate::threads::split;
 use rayon::prelude::*;
 
 /// Where output row `r` lives: `(plane, od, oh)`.
@@ -22,7 +22,7 @@ fn size<T: Real>(n: usize) -> T {
 }
 
 fn is_parallel(g: &AdaptiveGeometry) -> bool {
-    worth_parallel(g.planes * (g.in_plane() + g.out_plane()))
+    split(g.work())
 }
 
 /// Adaptive average pooling: the mean of each window.

@@ -296,6 +296,17 @@ impl PoolGeometry {
         self.output.iter().product()
     }
 
+    /// About how many elementary operations the forward pass takes (input
+    /// read once, each output visiting its window): what decides whether
+    /// the job is split across threads.
+    pub fn work(&self) -> usize {
+        let volume: usize = self.kernel.iter().product();
+        self.planes.saturating_mul(
+            self.in_plane()
+                .saturating_add(self.out_plane().saturating_mul(volume)),
+        )
+    }
+
     /// The spatial output shape in the caller's rank.
     pub fn output_spatial(&self) -> Vec<usize> {
         self.output[MAX_RANK - self.rank..].to_vec()
@@ -411,6 +422,13 @@ impl AdaptiveGeometry {
     /// Elements in one output plane.
     pub fn out_plane(&self) -> usize {
         self.output.iter().product()
+    }
+
+    /// About how many elementary operations a pass takes (input read once,
+    /// output written once): what decides whether the job is split.
+    pub fn work(&self) -> usize {
+        self.planes
+            .saturating_mul(self.in_plane().saturating_add(self.out_plane()))
     }
 
     /// The spatial output shape in the caller's rank.

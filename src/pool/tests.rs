@@ -311,6 +311,83 @@ fn large_inputs_are_identical_for_every_thread_count() {
         assert!(same_bits(&one.0, &other.0) && one.1 == other.1);
         assert!(same_bits(&one.2, &other.2) && same_bits(&one.3, &other.3));
     }
+    // Inline on the calling thread, as the bindings run one worker.
+    let inline = crate::threads::run_sized(1, usize::MAX, || {
+        let (mut values, mut indices) = (vec![f64::NAN; n], vec![0; n]);
+        max_pool(&g, &input, &mut values, Some(&mut indices));
+        let mut avg = vec![f64::NAN; n];
+        avg_pool(&g, &input, &mut avg, false, None);
+        let mut grad = vec![f64::NAN; input.len()];
+        avg_pool_backward(&g, &avg, &mut grad, true, None);
+        (values, indices, avg, grad)
+    })
+    .unwrap();
+    assert!(same_bits(&one.0, &inline.0) && one.1 == inline.1);
+    assert!(same_bits(&one.2, &inline.2) && same_bits(&one.3, &inline.3));
+}
+
+/// The vector max paths on rows long enough for several vectors (the
+/// random geometries above are mostly shorter than one), float32 and
+/// float64, with NaN, ±inf, signed zeros and many ties.
+#[test]
+fn max_pool_wide_rows_every_level() {
+    let mut rng = Rng(0x5eed_0fa1);
+    for case in 0..300 {
+        let height = 1 + rng.below(5);
+        let width = 1 + rng.below(90);
+        let kernel = [1 + rng.below(3) as i64, 1 + rng.below(5) as i64];
+        let stride = [1 + rng.below(2) as i64, 1 + rng.below(3) as i64];
+        let padding = [
+            rng.below(kernel[0] as usize / 2 + 1) as i64,
+            rng.below(kernel[1] as usize / 2 + 1) as i64,
+        ];
+        let dilation = [1, if case % 4 == 0 { 2 } else { 1 }];
+        let Ok(g) = PoolGeometry::new(
+            1 + rng.below(3),
+            &[height, width],
+            &kernel,
+            &stride,
+            &padding,
+            &dilation,
+            rng.below(2) == 1,
+            "test",
+        ) else {
+            continue;
+        };
+        let mut input = rng.awkward(g.planes * g.in_plane());
+        for v in input.iter_mut() {
+            match rng.below(30) {
+                0 => *v = -0.0,
+                1 => *v = 0.0,
+                2 => *v = f64::NEG_INFINITY,
+                _ => {}
+            }
+        }
+        let n = g.planes * g.out_plane();
+        let as_f32: Vec<f32> = input.iter().map(|&v| v as f32).collect();
+        let (mut want32, mut want32_idx) = (vec![f32::NAN; n], vec![-7; n]);
+        reference::max_pool(&g, &as_f32, &mut want32, &mut want32_idx);
+        let (mut want64, mut want64_idx) = (vec![f64::NAN; n], vec![-7; n]);
+        reference::max_pool(&g, &input, &mut want64, &mut want64_idx);
+        let bits32 = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+        };
+        for level in levels() {
+            let (mut got, mut idx) = (vec![f32::NAN; n], vec![-7; n]);
+            max_pool_at(level, &g, &as_f32, &mut got, Some(&mut idx));
+            assert!(bits32(&got, &want32), "{g:?} {level:?}");
+            assert_eq!(idx, want32_idx, "{g:?} {level:?}");
+            let mut values_only = vec![f32::NAN; n];
+            max_pool_at(level, &g, &as_f32, &mut values_only, None);
+            assert!(bits32(&values_only, &want32), "{g:?} {level:?}");
+            let (mut got64, mut idx64) = (vec![f64::NAN; n], vec![-7; n]);
+            max_pool_at(level, &g, &input, &mut got64, Some(&mut idx64));
+            assert!(same_bits(&got64, &want64), "{g:?} {level:?}");
+            assert_eq!(idx64, want64_idx, "{g:?} {level:?}");
+        }
+    }
 }
 
 #[test]

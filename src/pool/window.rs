@@ -16,8 +16,12 @@ use super::LpNorm;
 use super::params::PoolGeometry;
 use crate::element::{Element, Real};
 use crate::simd::Level;
-use crate::threads::worth_parallel;
+use crate::threads::split;
 use rayon::prelude::*;
+use std::any::TypeId;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 
 /// A row kernel: computes output row `r` into `out`. Kernels are structs
 /// with an `#[inline(always)]` method rather than closures so that the AVX2
@@ -288,6 +292,7 @@ fn max_row_indexed<T: Real>(
     idx: &mut [i64],
     tags: &mut [u32],
     origins: &mut [i64],
+    sweep: impl Fn(usize, &[T], &mut [T], &mut [u32], u32),
 ) {
     let [_, kernel_h, kernel_w] = g.kernel;
     acc.fill(T::neg_infinity());
@@ -328,11 +333,12 @@ fn max_row_indexed<T: Real>(
         for kh in 0..kernel_h {
             let Some(ih) = g.tap(1, oh, kh) else { continue };
             let row = (id * g.input[1] + ih) * g.input[2];
-            let row_values = &plane[row..row + g.input[2]];
             for tap in taps {
-                sweep_max_tagged(
+                // From the row on to the plane's end, so that a vector sweep
+                // may load past the row's last element (and not use it).
+                sweep(
                     g.stride[2],
-                    &row_values[tap.start..],
+                    &plane[row + tap.start..],
                     &mut acc[tap.lo..tap.hi],
                     &mut tags[tap.lo..tap.hi],
                     ((kd * kernel_h + kh) * kernel_w + tap.kw) as u32,
@@ -428,8 +434,7 @@ fn width_taps(g: &PoolGeometry) -> Vec<WidthTap> {
 }
 
 fn is_parallel(g: &PoolGeometry) -> bool {
-    let work = g.planes * (g.in_plane() + g.out_plane() * g.kernel.iter().product::<usize>());
-    worth_parallel(work)
+    split(g.work())
 }
 
 /// Max pooling. `input` holds `planes` contiguous input planes, `out` (and
@@ -461,19 +466,69 @@ pub fn max_pool_at<T: Real>(
     // Measured on AMD Zen: compiled for AVX2, LLVM turns the max update (a
     // select) into masked stores (`vmaskmovps`), which are slow there and
     // made the kernel 2-3x slower than the baseline build, whose blends it
-    // keeps. So max pooling stays on the baseline instruction set.
-    let _ = level;
-    let level = Level::Scalar;
+    // keeps. So the portable kernel stays on the baseline instruction set,
+    // and float32 gets hand-written AVX2 sweeps (window/avx2.rs) instead.
+    let avx2 = cfg!(target_arch = "x86_64")
+        && level >= Level::Avx2Fma
+        && TypeId::of::<T>() == TypeId::of::<f32>();
+    let parallel = is_parallel(g);
     match indices {
-        None => for_each_row(out, width, is_parallel(g), level, &MaxRow(rows)),
+        #[cfg(target_arch = "x86_64")]
+        None if avx2 => {
+            // SAFETY: T is f32 (checked just above), so the slices are
+            // reinterpreted as their own type.
+            let (input, out) = unsafe { (cast_f32(input), cast_f32_mut(out)) };
+            let rows = PoolRows {
+                g,
+                input,
+                in_plane: rows.in_plane,
+                taps: rows.taps,
+            };
+            for_each_row(out, width, parallel, Level::Scalar, &MaxRowAvx2(rows));
+        }
+        None => for_each_row(out, width, parallel, Level::Scalar, &MaxRow(rows)),
         Some(indices) => for_each_row_pair(
             out,
             indices,
             width,
-            is_parallel(g),
-            level,
-            &MaxIndexedRow(rows),
+            parallel,
+            Level::Scalar,
+            &MaxIndexedRow(rows, avx2),
         ),
+    }
+}
+
+/// `slice` as `&[f32]`.
+///
+/// # Safety
+/// `T` must be `f32`.
+unsafe fn cast_f32<T>(slice: &[T]) -> &[f32] {
+    // SAFETY: T is f32 (the caller's contract): same layout and length.
+    unsafe { std::slice::from_raw_parts(slice.as_ptr().cast::<f32>(), slice.len()) }
+}
+
+/// `slice` as `&mut [f32]`.
+///
+/// # Safety
+/// `T` must be `f32`.
+unsafe fn cast_f32_mut<T>(slice: &mut [T]) -> &mut [f32] {
+    // SAFETY: T is f32 (the caller's contract): same layout and length, and
+    // the borrow is carried over.
+    unsafe { std::slice::from_raw_parts_mut(slice.as_mut_ptr().cast::<f32>(), slice.len()) }
+}
+
+/// The float32 max row with the AVX2 sweeps; only built when the CPU has
+/// AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+struct MaxRowAvx2<'a>(PoolRows<'a, f32>);
+
+#[cfg(target_arch = "x86_64")]
+impl Row<f32> for MaxRowAvx2<'_> {
+    #[inline(always)]
+    fn row(&self, r: usize, acc: &mut [f32]) {
+        // SAFETY: `max_pool_at` builds this kernel only when `level` (from
+        // `simd::level()`, or a test's level at most that) has AVX2 and FMA.
+        unsafe { avx2::max_row(&self.0, r, acc) }
     }
 }
 
@@ -540,12 +595,15 @@ impl<T: Real> Row<T> for MaxRow<'_, T> {
     }
 }
 
-struct MaxIndexedRow<'a, T>(PoolRows<'a, T>);
+/// The max row with positions; `.1` says that T is f32 and the CPU has
+/// AVX2 and FMA, so the AVX2 sweeps may run.
+struct MaxIndexedRow<'a, T>(PoolRows<'a, T>, bool);
 
 impl<T: Real> PairRow<T, i64> for MaxIndexedRow<'_, T> {
     #[inline(always)]
     fn row(&self, r: usize, acc: &mut [T], idx: &mut [i64]) {
         let rows = &self.0;
+        let avx2 = self.1;
         let (plane, od, oh) = rows.locate(r);
         let width = acc.len();
         let kernel_volume: usize = rows.g.kernel.iter().product();
@@ -565,7 +623,22 @@ impl<T: Real> PairRow<T, i64> for MaxIndexedRow<'_, T> {
             origin_heap.resize(kernel_volume, 0i64);
             &mut origin_heap
         };
-        max_row_indexed(rows.g, &rows.taps, plane, od, oh, acc, idx, tags, origins);
+        let sweep = |stride: usize, src: &[T], acc: &mut [T], tags: &mut [u32], tap: u32| {
+            #[cfg(target_arch = "x86_64")]
+            if avx2 {
+                // SAFETY: `avx2` is set only when T is f32 and the CPU has
+                // AVX2 and FMA (see `max_pool_at`).
+                unsafe {
+                    avx2::sweep_max_tagged(stride, cast_f32(src), cast_f32_mut(acc), tags, tap);
+                }
+                return;
+            }
+            let _ = avx2;
+            sweep_max_tagged(stride, src, acc, tags, tap);
+        };
+        max_row_indexed(
+            rows.g, &rows.taps, plane, od, oh, acc, idx, tags, origins, sweep,
+        );
     }
 }
 
@@ -886,7 +959,7 @@ pub fn max_pool_backward<T: Real>(
     in_plane: usize,
     out_plane: usize,
 ) {
-    let parallel = worth_parallel(grad_in.len() + 2 * grad_out.len());
+    let parallel = split(grad_in.len() + 2 * grad_out.len());
     for_each_plane(grad_in, in_plane, parallel, |p, plane| {
         plane.fill(<T as Element>::zero());
         let range = p * out_plane..(p + 1) * out_plane;
@@ -901,7 +974,7 @@ pub fn max_pool_backward<T: Real>(
 /// The first position whose index is outside `0..in_plane`, if any.
 pub fn first_out_of_range(indices: &[i64], in_plane: usize) -> Option<usize> {
     let bad = |&ix: &i64| usize::try_from(ix).map_or(true, |i| i >= in_plane);
-    let all_good = if worth_parallel(indices.len()) {
+    let all_good = if split(indices.len()) {
         !indices.par_iter().any(bad)
     } else {
         !indices.iter().any(bad)

@@ -35,6 +35,20 @@ pub fn detach_run<R: Send>(
     Ok(py.detach(|| threads::run(n, f))?)
 }
 
+/// [`detach_run`] for a kernel converted to [`threads::run_sized`]: a job
+/// of about `work` elementary operations that will use one thread anyway
+/// runs on the calling thread, without the hand-off to a pool thread. Only
+/// for kernels that ask `threads::split` before using Rayon.
+pub fn detach_run_sized<R: Send>(
+    py: Python<'_>,
+    workers: Option<i64>,
+    work: usize,
+    f: impl FnOnce() -> R + Send,
+) -> PyResult<R> {
+    let n = threads::resolve(workers)?;
+    Ok(py.detach(|| threads::run_sized(n, work, f))?)
+}
+
 /// Dispatches on a NumPy dtype name to a generic body. The Python wrappers
 /// have already cast every array argument to one common, native-order dtype,
 /// so the binding only needs that dtype's name.

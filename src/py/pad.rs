@@ -12,7 +12,7 @@
 
 use crate::dispatch_dtype;
 use crate::pad::{self, Boundary, PadPlan};
-use crate::py::{detach_run, dtype_name, readonly};
+use crate::py::{detach_run_sized, dtype_name, readonly};
 use numpy::{Complex32, Complex64, PyArrayDyn, PyArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -89,7 +89,7 @@ fn _pad<'py>(
         // SAFETY: `out` is fresh from numpy.empty with the plan's shape and
         // lives until the end of this function.
         let elements = unsafe { uninit_elements(&out, plan.out_len()) };
-        detach_run(py, workers, || {
+        detach_run_sized(py, workers, plan.out_len(), || {
             pad::pad_into(&view, &plan, &constants, elements)
         })??;
         Ok(out.into_any())
@@ -115,7 +115,7 @@ fn _pad_backward<'py>(
         let out = empty_array::<T>(py, plan.in_shape())?;
         // SAFETY: as in `_pad`.
         let elements = unsafe { uninit_elements(&out, plan.in_len()) };
-        detach_run(py, workers, || {
+        detach_run_sized(py, workers, plan.out_len(), || {
             pad::pad_backward_into(&view, &plan, elements)
         })??;
         Ok(out.into_any())

@@ -5,7 +5,7 @@ use crate::dispatch_dtype;
 use crate::error::{Error, Result};
 use crate::pool::params::fmt_tuple;
 use crate::pool::{self, AdaptiveGeometry, LpNorm, PlaneShape, PoolGeometry};
-use crate::py::{detach_run, dtype_name, readonly};
+use crate::py::{detach_run_sized, dtype_name, readonly};
 use ndarray::{Array, IxDyn};
 use numpy::{IntoPyArray, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
@@ -45,11 +45,12 @@ fn run_max<'py, T: numpy::Element + pool::ZeroBits + Clone + Send + Sync>(
     arr: &PyReadonlyArrayDyn<'_, T>,
     out_shape: &[usize],
     return_indices: bool,
+    work: usize,
     kernel: impl Fn(&[T], &mut [T], Option<&mut [i64]>) + Sync,
 ) -> PyResult<(Out<'py>, Option<Out<'py>>)> {
     let len = out_shape.iter().product();
     let (values, indices) = with_contiguous(arr, |src| {
-        Ok(detach_run(py, workers, || -> Result<_> {
+        Ok(detach_run_sized(py, workers, work, || -> Result<_> {
             let mut values = output_buffer::<T>(len)?;
             let mut indices = if return_indices {
                 Some(output_buffer::<i64>(len)?)
@@ -142,6 +143,7 @@ fn _max_pool<'py>(
             &arr,
             &out_shape,
             return_indices,
+            g.work(),
             |src, values, indices| {
                 pool::max_pool(&g, src, values, indices);
             },
@@ -187,17 +189,19 @@ fn _max_pool_backward<'py>(
         let in_plane: usize = target.spatial.iter().product();
         let out_plane: usize = source.spatial.iter().product();
         let len = target.planes * in_plane;
+        let work = len.saturating_add(grad.len().saturating_mul(2));
         let result = with_contiguous(&index_arr, |idx| {
-            if let Some(pos) = pool::first_out_of_range(idx, in_plane) {
-                return Err(Error::value(format!(
-                    "indices must be flat positions in an input plane, in [0, {in_plane}) for input_shape {}; got {} at flat position {pos}",
-                    fmt_tuple(&input_shape),
-                    idx[pos]
-                ))
-                .into());
-            }
             with_contiguous(&grad, |g| {
-                Ok(detach_run(py, workers, || -> Result<_> {
+                // The range check runs inside too: it splits large index
+                // arrays across the pool's threads.
+                Ok(detach_run_sized(py, workers, work, || -> Result<_> {
+                    if let Some(pos) = pool::first_out_of_range(idx, in_plane) {
+                        return Err(Error::value(format!(
+                            "indices must be flat positions in an input plane, in [0, {in_plane}) for input_shape {}; got {} at flat position {pos}",
+                            fmt_tuple(&input_shape),
+                            idx[pos]
+                        )));
+                    }
                     let mut grad_in = output_buffer::<T>(len)?;
                     pool::max_pool_backward(g, idx, &mut grad_in, in_plane, out_plane);
                     Ok(grad_in)
@@ -241,11 +245,16 @@ fn _avg_pool<'py>(
         )?;
         let len = g.planes * g.out_plane();
         let values = with_contiguous(&arr, |src| {
-            Ok(detach_run(py, workers, || -> Result<_> {
-                let mut values = output_buffer::<T>(len)?;
-                pool::avg_pool(&g, src, &mut values, count_include_pad, divisor);
-                Ok(values)
-            })??)
+            Ok(detach_run_sized(
+                py,
+                workers,
+                g.work(),
+                || -> Result<_> {
+                    let mut values = output_buffer::<T>(len)?;
+                    pool::avg_pool(&g, src, &mut values, count_include_pad, divisor);
+                    Ok(values)
+                },
+            )??)
         })?;
         to_array(py, &shape.with_spatial(&g.output_spatial()), values)
     })
@@ -292,11 +301,16 @@ fn _avg_pool_backward<'py>(
         )?;
         let len = g.planes * g.in_plane();
         let result = with_contiguous(&grad, |src| {
-            Ok(detach_run(py, workers, || -> Result<_> {
-                let mut grad_in = output_buffer::<T>(len)?;
-                pool::avg_pool_backward(&g, src, &mut grad_in, count_include_pad, divisor);
-                Ok(grad_in)
-            })??)
+            Ok(detach_run_sized(
+                py,
+                workers,
+                g.work(),
+                || -> Result<_> {
+                    let mut grad_in = output_buffer::<T>(len)?;
+                    pool::avg_pool_backward(&g, src, &mut grad_in, count_include_pad, divisor);
+                    Ok(grad_in)
+                },
+            )??)
         })?;
         to_array(py, &input_shape, result)
     })
@@ -343,11 +357,16 @@ fn _lp_pool<'py>(
         let g = lp_geometry(&shape, &kernel_size, &stride, ceil_mode, &func)?;
         let len = g.planes * g.out_plane();
         let values = with_contiguous(&arr, |src| {
-            Ok(detach_run(py, workers, || -> Result<_> {
-                let mut values = output_buffer::<T>(len)?;
-                pool::lp_pool(&g, src, &mut values, norm);
-                Ok(values)
-            })??)
+            Ok(detach_run_sized(
+                py,
+                workers,
+                g.work(),
+                || -> Result<_> {
+                    let mut values = output_buffer::<T>(len)?;
+                    pool::lp_pool(&g, src, &mut values, norm);
+                    Ok(values)
+                },
+            )??)
         })?;
         to_array(py, &shape.with_spatial(&g.output_spatial()), values)
     })
@@ -384,11 +403,16 @@ fn _lp_pool_backward<'py>(
         let result = with_contiguous(&x, |xs| {
             with_contiguous(&grad, |gs| {
                 with_contiguous(&y, |ys| {
-                    Ok(detach_run(py, workers, || -> Result<_> {
-                        let mut grad_in = output_buffer::<T>(len)?;
-                        pool::lp_pool_backward(&g, gs, xs, ys, &mut grad_in, norm);
-                        Ok(grad_in)
-                    })??)
+                    Ok(detach_run_sized(
+                        py,
+                        workers,
+                        g.work(),
+                        || -> Result<_> {
+                            let mut grad_in = output_buffer::<T>(len)?;
+                            pool::lp_pool_backward(&g, gs, xs, ys, &mut grad_in, norm);
+                            Ok(grad_in)
+                        },
+                    )??)
                 })
             })
         })?;
@@ -412,11 +436,16 @@ fn _adaptive_avg_pool<'py>(
         let g = AdaptiveGeometry::new(shape.planes, &shape.spatial, &output_size)?;
         let len = g.planes * g.out_plane();
         let values = with_contiguous(&arr, |src| {
-            Ok(detach_run(py, workers, || -> Result<_> {
-                let mut values = output_buffer::<T>(len)?;
-                pool::adaptive_avg_pool(&g, src, &mut values);
-                Ok(values)
-            })??)
+            Ok(detach_run_sized(
+                py,
+                workers,
+                g.work(),
+                || -> Result<_> {
+                    let mut values = output_buffer::<T>(len)?;
+                    pool::adaptive_avg_pool(&g, src, &mut values);
+                    Ok(values)
+                },
+            )??)
         })?;
         to_array(py, &shape.with_spatial(&g.output_spatial()), values)
     })
@@ -444,6 +473,7 @@ fn _adaptive_max_pool<'py>(
             &arr,
             &out_shape,
             return_indices,
+            g.work(),
             |src, values, indices| {
                 pool::adaptive_max_pool(&g, src, values, indices);
             },
@@ -483,11 +513,16 @@ fn _adaptive_avg_pool_backward<'py>(
         let g = AdaptiveGeometry::new(target.planes, &target.spatial, &output_size)?;
         let len = g.planes * g.in_plane();
         let result = with_contiguous(&grad, |src| {
-            Ok(detach_run(py, workers, || -> Result<_> {
-                let mut grad_in = output_buffer::<T>(len)?;
-                pool::adaptive_avg_pool_backward(&g, src, &mut grad_in);
-                Ok(grad_in)
-            })??)
+            Ok(detach_run_sized(
+                py,
+                workers,
+                g.work(),
+                || -> Result<_> {
+                    let mut grad_in = output_buffer::<T>(len)?;
+                    pool::adaptive_avg_pool_backward(&g, src, &mut grad_in);
+                    Ok(grad_in)
+                },
+            )??)
         })?;
         to_array(py, &input_shape, result)
     })
