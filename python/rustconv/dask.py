@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -168,7 +168,7 @@ def _normalize_axes(axes: int | Sequence[int] | None, ndim: int, name: str) -> t
 
 def _same_in_chunks(
     x: Any, kernel_shape: tuple[int, ...], wrap: bool, block: Block, dtype: np.dtype[Any]
-) -> Any:
+) -> da.Array:
     """'same'-mode output of ``block`` (an in-memory function in 'same' mode)
     on every chunk extended by ``k // 2`` on each side.
 
@@ -208,7 +208,7 @@ def _modes_in_chunks(
     block: Block,
     dtype: np.dtype[Any],
     name: str,
-) -> Any:
+) -> da.Array:
     """Every mode from the 'same' computation: 'valid' is a slice of it,
     'full' a slice of 'same' on the array padded by ``k - 1`` on each side
     with the boundary rule (numpy.pad's modes continue the boundary exactly as
@@ -243,7 +243,7 @@ def _nd(
     axes: int | Sequence[int] | None,
     workers: int | None,
     convolution: bool,
-) -> Any:
+) -> da.Array:
     name = "convolve" if convolution else "correlate"
     in_memory = _signal.convolve if convolution else _signal.correlate
     w = as_workers(workers)
@@ -288,7 +288,7 @@ def _plane(
     axes: Sequence[int],
     workers: int | None,
     convolution: bool,
-) -> Any:
+) -> da.Array:
     name = "convolve2d" if convolution else "correlate2d"
     in_memory = _signal.convolve2d if convolution else _signal.correlate2d
     w = as_workers(workers)
@@ -347,7 +347,7 @@ def convolve(
     *,
     axes: int | Sequence[int] | None = None,
     workers: int | None = 1,
-) -> Any:
+) -> da.Array:
     """Convolve a dask array with a kernel in chunks (:func:`rustconv.convolve`).
 
     Parameters
@@ -419,7 +419,7 @@ def correlate(
     *,
     axes: int | Sequence[int] | None = None,
     workers: int | None = 1,
-) -> Any:
+) -> da.Array:
     """Cross-correlate a dask array with a kernel in chunks (:func:`rustconv.correlate`).
 
     Parameters
@@ -477,7 +477,7 @@ def convolve2d(
     *,
     axes: Sequence[int] = (-2, -1),
     workers: int | None = 1,
-) -> Any:
+) -> da.Array:
     """Convolve the planes of a dask array with a 2-D kernel (:func:`rustconv.convolve2d`).
 
     Parameters
@@ -543,7 +543,7 @@ def correlate2d(
     *,
     axes: Sequence[int] = (-2, -1),
     workers: int | None = 1,
-) -> Any:
+) -> da.Array:
     """Cross-correlate the planes of a dask array with a 2-D kernel (:func:`rustconv.correlate2d`).
 
     Parameters
@@ -603,7 +603,7 @@ def pad(
     constant_values: Any = 0,
     *,
     workers: int | None = 1,
-) -> Any:
+) -> da.Array:
     """Pad a dask array, as :func:`rustconv.pad` (numpy.pad) does.
 
     Parameters
@@ -735,7 +735,7 @@ def _pool_in_chunks(
     dilations: tuple[int, ...],
     ceil_mode: bool,
     run: Callable[[Array], Array],
-) -> Any:
+) -> da.Array:
     """Pooling over the trailing ``rank`` axes, chunk boundaries on the stride grid.
 
     Window ``o`` starts at ``o·S − P``. Each chunk starts at a multiple of the
@@ -834,7 +834,49 @@ _POOL_NOTES = """    Notes
     the in-memory indices are positions in whole planes."""
 
 
-def _max_pool_factory(rank: int) -> Callable[..., Any]:
+class _MaxPool(Protocol):
+    def __call__(
+        self,
+        input: Any,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple | None = None,
+        padding: IntOrTuple = 0,
+        dilation: IntOrTuple = 1,
+        ceil_mode: bool = False,
+        *,
+        workers: int | None = 1,
+    ) -> da.Array: ...
+
+
+class _AvgPool(Protocol):
+    def __call__(
+        self,
+        input: Any,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple | None = None,
+        padding: IntOrTuple = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+        *,
+        workers: int | None = 1,
+    ) -> da.Array: ...
+
+
+class _LpPool(Protocol):
+    def __call__(
+        self,
+        input: Any,
+        norm_type: float,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple | None = None,
+        ceil_mode: bool = False,
+        *,
+        workers: int | None = 1,
+    ) -> da.Array: ...
+
+
+def _max_pool_factory(rank: int) -> _MaxPool:
     name = f"max_pool{rank}d"
     in_memory = getattr(_pool, name)
 
@@ -847,13 +889,13 @@ def _max_pool_factory(rank: int) -> Callable[..., Any]:
         ceil_mode: bool = False,
         *,
         workers: int | None = 1,
-    ) -> Any:
+    ) -> da.Array:
         w = as_workers(workers)
         kernel, strides, pads, dilations = _window(rank, kernel_size, stride, padding, dilation)
         _check_positive(strides, "stride")
 
         def run(planes: Array) -> Array:
-            return in_memory(planes, kernel, strides, pads, dilations, ceil_mode, workers=w)  # type: ignore[no-any-return]
+            return in_memory(planes, kernel, strides, pads, dilations, ceil_mode, workers=w)
 
         return _pool_in_chunks(input, rank, name, kernel, strides, pads, dilations, bool(ceil_mode), run)
 
@@ -915,7 +957,7 @@ def _max_pool_factory(rank: int) -> Callable[..., Any]:
     return max_pool
 
 
-def _avg_pool_factory(rank: int) -> Callable[..., Any]:
+def _avg_pool_factory(rank: int) -> _AvgPool:
     name = f"avg_pool{rank}d"
     in_memory = getattr(_pool, name)
 
@@ -929,13 +971,13 @@ def _avg_pool_factory(rank: int) -> Callable[..., Any]:
         divisor_override: int | None = None,
         *,
         workers: int | None = 1,
-    ) -> Any:
+    ) -> da.Array:
         w = as_workers(workers)
         kernel, strides, pads, dilations = _window(rank, kernel_size, stride, padding, 1)
         _check_positive(strides, "stride")
 
         def run(planes: Array) -> Array:
-            return in_memory(  # type: ignore[no-any-return]
+            return in_memory(
                 planes, kernel, strides, pads, ceil_mode, count_include_pad, divisor_override, workers=w
             )
 
@@ -1002,7 +1044,7 @@ def _avg_pool_factory(rank: int) -> Callable[..., Any]:
     return avg_pool
 
 
-def _lp_pool_factory(rank: int) -> Callable[..., Any]:
+def _lp_pool_factory(rank: int) -> _LpPool:
     name = f"lp_pool{rank}d"
     in_memory = getattr(_pool, name)
 
@@ -1014,13 +1056,13 @@ def _lp_pool_factory(rank: int) -> Callable[..., Any]:
         ceil_mode: bool = False,
         *,
         workers: int | None = 1,
-    ) -> Any:
+    ) -> da.Array:
         w = as_workers(workers)
         kernel, strides, pads, dilations = _window(rank, kernel_size, stride, 0, 1)
         _check_positive(strides, "stride")
 
         def run(planes: Array) -> Array:
-            return in_memory(planes, norm_type, kernel, strides, ceil_mode, workers=w)  # type: ignore[no-any-return]
+            return in_memory(planes, norm_type, kernel, strides, ceil_mode, workers=w)
 
         return _pool_in_chunks(input, rank, name, kernel, strides, pads, dilations, bool(ceil_mode), run)
 
