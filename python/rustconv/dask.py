@@ -310,6 +310,8 @@ def _plane(
 
     def block(chunk: Array) -> Array:
         planes = chunk.reshape(-1, *chunk.shape[-2:])
+        if len(planes) == 1:
+            return in_memory(planes[0], kernel, "same", boundary, fillvalue, workers=w).reshape(chunk.shape)
         out = np.empty(planes.shape, dtype=dtype)
         for i, plane in enumerate(planes):
             out[i] = in_memory(plane, kernel, "same", boundary, fillvalue, workers=w)
