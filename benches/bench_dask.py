@@ -171,11 +171,12 @@ def main() -> None:
     n = args.size or (4096 if args.quick else 16384)
     if args.worker:
         kind, case = args.worker
-        out = (
-            run_compare(case, n, args.chunk, args.rounds)
-            if kind == "compare"
-            else run_peak(case, n, args.chunk)
-        )
+        if kind == "compare":
+            out = run_compare(case, n, args.chunk, args.rounds)
+        elif kind == "in-memory-peak":
+            out = run_in_memory_peak(case, n)
+        else:
+            out = run_peak(case, n, args.chunk)
         print(json.dumps(out))
         return
 
