@@ -269,6 +269,22 @@ def test_signal_errors() -> None:
     assert rd.correlate2d(dx, np.ones((3, 3)), "valid").compute().tolist() == [[9.0] * 6] * 6
 
 
+def test_empty_arrays() -> None:
+    w = np.ones((3, 2))
+    empty = np.ones((0, 5))
+    for mode in ("same", "full"):
+        assert_same_bits(
+            rd.correlate2d(da.from_array(empty, chunks=2), w, mode), rustconv.correlate2d(empty, w, mode)
+        )
+        assert_same_bits(
+            rd.convolve(da.from_array(empty, chunks=2), w, mode),
+            rustconv.convolve(empty, w, mode, method="direct"),
+        )
+    stack = np.ones((0, 6, 5))
+    assert_same_bits(rd.max_pool2d(da.from_array(stack, chunks=2), 2), rustconv.max_pool2d(stack, 2))
+    assert_same_bits(rd.pad(da.from_array(empty, chunks=2), 2), rustconv.pad(empty, 2))
+
+
 # --- padding -----------------------------------------------------------------------
 
 PAD_MODES = ["constant", "zeros", "edge", "replicate", "reflect", "symmetric", "wrap", "circular"]

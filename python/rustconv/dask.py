@@ -50,6 +50,7 @@ True
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Sequence
 from typing import Any, Callable, Protocol
@@ -309,7 +310,7 @@ def _plane(
     moved = da.moveaxis(x, plane_axes, (-2, -1))
 
     def block(chunk: Array) -> Array:
-        planes = chunk.reshape(-1, *chunk.shape[-2:])
+        planes = chunk.reshape(math.prod(chunk.shape[:-2]), *chunk.shape[-2:])
         if len(planes) == 1:
             return in_memory(planes[0], kernel, "same", boundary, fillvalue, workers=w).reshape(chunk.shape)
         out = np.empty(planes.shape, dtype=dtype)
@@ -787,7 +788,7 @@ def _pool_in_chunks(
 
     def block(chunk: Array, block_info: Any = None) -> Array:
         location = block_info[None]["chunk-location"]
-        planes = chunk.reshape(-1, *chunk.shape[lead:])
+        planes = chunk.reshape(math.prod(chunk.shape[:lead]), *chunk.shape[lead:])
         out = run(planes)
         keep = [slice(None)]
         for ax in spatial_axes:
