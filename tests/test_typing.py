@@ -167,3 +167,50 @@ def test_pool_api_types() -> None:
     ]
     for grad, like in pairs:
         assert grad.shape == like.shape
+
+
+def test_dask_functions_typed() -> None:
+    import numpy as np
+    import numpy.typing as npt
+    import pytest
+
+    pytest.importorskip("dask.array")
+    import dask.array as da
+
+    import rustconv.dask as rd
+
+    x = da.ones((2, 3, 16, 16), chunks=(1, 3, 5, 7))
+    plane = x[0, 0]
+    kernel: npt.NDArray[np.float64] = np.ones((3, 3))
+    c1: da.Array = rd.convolve(plane, kernel, "same", "direct", workers=1)
+    c2: da.Array = rd.correlate(x, np.ones(3), mode="valid", axes=-1, workers=None)
+    c3: da.Array = rd.convolve2d(plane, kernel, "full", "wrap", workers=2)
+    c4: da.Array = rd.correlate2d(x, kernel, "same", "symm", 0, axes=(-2, -1))
+    p: da.Array = rd.pad(plane, ((1, 2), (0, 3)), "reflect", workers=1)
+    m1: da.Array = rd.max_pool1d(plane, 2)
+    m2: da.Array = rd.max_pool2d(x, 3, stride=2, padding=1, dilation=1, ceil_mode=True, workers=1)
+    m3: da.Array = rd.max_pool3d(x, (1, 2, 2))
+    a1: da.Array = rd.avg_pool1d(plane, 2, count_include_pad=False)
+    a2: da.Array = rd.avg_pool2d(x, (2, 3), stride=None, padding=1, divisor_override=4)
+    a3: da.Array = rd.avg_pool3d(x, 2, workers=None)
+    l1: da.Array = rd.lp_pool1d(plane, 2.0, 2)
+    l2: da.Array = rd.lp_pool2d(x, 3, (2, 2), ceil_mode=True)
+    l3: da.Array = rd.lp_pool3d(x, 1.5, 2)
+    shapes = [
+        (c1, (16, 16)),
+        (c2, (2, 3, 16, 14)),
+        (c3, (18, 18)),
+        (c4, (2, 3, 16, 16)),
+        (p, (19, 19)),
+        (m1, (16, 8)),
+        (m2, (2, 3, 9, 9)),
+        (m3, (2, 3, 8, 8)),
+        (a1, (16, 8)),
+        (a2, (2, 3, 9, 6)),
+        (a3, (2, 1, 8, 8)),
+        (l1, (16, 8)),
+        (l2, (2, 3, 8, 8)),
+        (l3, (2, 1, 8, 8)),
+    ]
+    for result, shape in shapes:
+        assert np.asarray(result).shape == shape
