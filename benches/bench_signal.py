@@ -60,29 +60,49 @@ class Case:
     direct: bool = False
 
 
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
+def timed(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall, process CPU) seconds of one call."""
+    start, start_cpu = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - start_cpu
 
 
-def run_case(case: Case, rounds: int, workers: int) -> tuple[float, float, float | None]:
+@dataclass
+class Timing:
+    ours: float
+    ours_cpu: float
+    single: float
+    theirs: float | None
+    theirs_cpu: float | None
+
+
+def run_case(case: Case, rounds: int, workers: int) -> Timing:
     """Median seconds of rustconv (workers), rustconv (1 thread) and the
-    other library (scaled), interleaved."""
+    other library (scaled), interleaved; wall and process CPU time (on a
+    shared machine the CPU time shows the work done, the wall time also the
+    waiting for a core)."""
     case.ours(workers)  # warm-up: thread pool, page faults
-    ours: list[float] = []
-    single: list[float] = []
-    theirs: list[float] = []
+    ours: list[tuple[float, float]] = []
+    single: list[tuple[float, float]] = []
+    theirs: list[tuple[float, float]] = []
     for r in range(max(rounds, case.their_rounds)):
         if r < rounds:
             ours.append(timed(lambda: case.ours(workers)))
             single.append(timed(lambda: case.ours(1)))
         if case.theirs is not None and r < case.their_rounds:
-            theirs.append(timed(case.theirs) * case.their_scale)
+            wall, cpu = timed(case.theirs)
+            theirs.append((wall * case.their_scale, cpu * case.their_scale))
         if r < rounds:
             ours.append(timed(lambda: case.ours(workers)))
-    other = float(np.median(theirs)) if theirs else None
-    return float(np.median(ours)), float(np.median(single)), other
+    o, s = np.median(ours, axis=0), np.median(single, axis=0)
+    t = np.median(theirs, axis=0) if theirs else None
+    return Timing(
+        float(o[0]),
+        float(o[1]),
+        float(s[0]),
+        float(t[0]) if t is not None else None,
+        float(t[1]) if t is not None else None,
+    )
 
 
 def image_cases(size: int, kernels: tuple[int, ...], rounds_scipy: int, strip: int) -> list[Case]:
@@ -264,17 +284,20 @@ def main() -> None:
     )
     print(
         "| case | rustconv ms | GFLOP/s | of peak | 1 thread ms | scaling | other | other ms "
-        "| ratio | target | met |"
+        "| ratio | target | met | rustconv CPU ms | other CPU ms | CPU ratio |"
     )
-    print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---:|---:|")
     peak = PEAK_PER_CORE * args.workers
     for group in groups:
         for case in group:
             if args.only not in case.name:
                 continue
-            ours, single, theirs = run_case(case, rounds, args.workers)
+            timing = run_case(case, rounds, args.workers)
+            ours, single, theirs = timing.ours, timing.single, timing.theirs
             gflops = case.flops / ours / 1e9
-            of_peak = f"{gflops * 1e9 / peak:.0%}" if case.direct else "(FFT)" if "auto" not in case.name else ""
+            of_peak = (
+                f"{gflops * 1e9 / peak:.0%}" if case.direct else "(FFT)" if "auto" not in case.name else ""
+            )
             if "separable" in case.name:
                 of_peak = "(rank 1)"
             ratio = theirs / ours if theirs is not None else None
@@ -283,7 +306,9 @@ def main() -> None:
             print(
                 f"| {case.name} | {ours * 1e3:.2f} | {gflops:.1f} | {of_peak} | {single * 1e3:.2f} "
                 f"| {single / ours:.2f}x | {case.other} | {theirs * 1e3 if theirs else math.nan:.1f} "
-                f"| {ratio or math.nan:.2f}x | {target} | {met} |",
+                f"| {ratio or math.nan:.2f}x | {target} | {met} | {timing.ours_cpu * 1e3:.1f} "
+                f"| {(timing.theirs_cpu or math.nan) * 1e3:.1f} "
+                f"| {(timing.theirs_cpu or math.nan) / max(timing.ours_cpu, 1e-9):.2f}x |",
                 flush=True,
             )
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")

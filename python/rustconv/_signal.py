@@ -602,27 +602,28 @@ def correlate2d(
 # Model (seconds, per thread, so the thread count cancels out):
 #   direct = out_elements * (kernel_elements / MAC_RATE + PER_OUTPUT)
 #   fft    = 3 * N * log2(N) / FFT_RATE + FFT_OVERHEAD,  N = full output size
-# Measured on the 2-core AMD EPYC (Zen 3, AVX2+FMA) machine, 2026-11, in CPU
-# time (the machine was shared): `python benches/bench_signal.py --calibrate`
-# gave float32 4.1e10 MAC/s and 1.1 ns per output, float64 1.5e10 and 2.3 ns,
-# complex64 2.2e9, complex128 9.6e8 (1024² images, 3×3 and 21×21 kernels);
-# the full benchmark's 2048² float32 runs gave less, 1.9e10 at 15×15 and
-# 2.2e10 at 31×31 (CPU time of both threads), and the table below takes
-# values between the two so that the model errs towards the FFT only where
-# the two are close. FFT_RATE is scipy.fft's single-threaded pocketfft on the
-# same machine (float32 1.3-2.2e9, float64 0.5-1.4e9 "3 N log2 N" per second
-# for N = 2^16..2^22; complex inputs need complex transforms, about half
-# that); rustconv's FFT path (rustfft/realfft) is assumed to be as fast per
-# thread. With these, 2048² float32 'same' is direct up to about 27×27
-# (15×15: 44 ms direct against 140 ms FFT, per thread) and FFT from about
-# 31×31 (175 ms against 140 ms); 1-D 10⁶ × 101 float64 is direct (13 ms
-# against 60 ms). To recalibrate, rerun those commands and edit this table.
+# Measured on the 2-core AMD EPYC (Zen 3, AVX2+FMA) machine, 2026-11-27, in
+# CPU time of one thread (the machine was shared, load average 12):
+# `python benches/bench_signal.py --calibrate` gave float32 2.3e10 MAC/s and
+# 1.5 ns per output, float64 1.3e10 and 1.7 ns, complex64 1.5e9, complex128
+# 7.7e8 (1024² images, 3×3 and 21×21 kernels), and rustconv's own FFT path
+# (realfft/rustfft, one thread) float32 5.8e9, float64 3.0e9, complex64
+# 2.7e9, complex128 1.7e9 "3 N log2 N" per second on 2048² ⊛ 31×31 (1-D
+# 2^20 ⊛ 4001 runs about 1.7× faster; the 2-D rate is the conservative
+# one). An earlier quieter run gave float32 2.55e10 MAC/s, which the table
+# takes. With these, 2048² float32 'same' is direct up to 15×15 (about 45 ms
+# per thread either way, measured 37-42 ms direct against 45-50 ms FFT) and
+# FFT from 17×17 (cv2.filter2D switches to its DFT above 11×11); a rank-one
+# kernel stays direct to far larger sizes (31×31 costs about 77 multiply-adds
+# per output instead of 961); 1-D 10⁶ × 101 float64 is direct (10 ms against
+# 20 ms) and 10⁶ × 4001 FFT. convolve2d/correlate2d use the same model. To
+# recalibrate, rerun that command and edit this table.
 _COSTS: dict[str, tuple[float, float, float]] = {
     # dtype char: (MAC_RATE, PER_OUTPUT, FFT_RATE)
-    "f": (2.4e10, 1.2e-9, 2.0e9),
-    "d": (1.0e10, 2.5e-9, 1.0e9),
-    "F": (1.8e9, 5e-9, 1.0e9),
-    "D": (0.8e9, 1e-8, 0.5e9),
+    "f": (2.55e10, 1.4e-9, 5.8e9),
+    "d": (1.3e10, 1.7e-9, 3.0e9),
+    "F": (1.5e9, 2.5e-9, 2.7e9),
+    "D": (0.77e9, 3.4e-9, 1.7e9),
 }
 _FFT_OVERHEAD = 5e-5
 
