@@ -449,7 +449,7 @@ def _plane_fft(
         return None
     if not (np.isfinite(fill).all() and np.isfinite(b).all() and np.isfinite(a).all()):
         return None
-    widths = []
+    widths: list[tuple[int, int]] = []
     for n, k in zip(a.shape, b.shape):
         # The engine's geometry (src/signal/params.rs): output length and
         # left offset of each mode; convolve2d centres 'same' at k // 2,
@@ -464,8 +464,10 @@ def _plane_fft(
     pad_mode = _PAD_MODES.get(boundary, "symmetric")
     if pad_mode == "constant":
         extended = np.pad(a, widths, mode="constant", constant_values=fill.reshape(-1)[0])
+    elif pad_mode == "wrap":
+        extended = np.pad(a, widths, mode="wrap")
     else:
-        extended = np.pad(a, widths, mode=pad_mode)
+        extended = np.pad(a, widths, mode="symmetric")
     taps = b if convolution else b[::-1, ::-1]
     fftconvolve = _fftconvolve_impl()
     out: np.ndarray = np.asarray(fftconvolve(extended, taps, mode="valid", workers=workers))
