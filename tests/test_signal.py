@@ -538,7 +538,9 @@ def test_choose_conv_method_clear_cases() -> None:
     assert rustconv.choose_conv_method(np.ones((0,)), np.ones((3,))) == "direct"
     huge = rustconv.choose_conv_method(np.ones(2**16), np.ones(2**12))
     assert huge == ("fft" if HAS_FFT else "direct")
-    assert rustconv.choose_conv_method(np.ones((512, 512)), np.ones((64, 64))) == huge
+    # A full-rank kernel: np.ones would run on the separable path (see below).
+    full_rank = np.random.default_rng(0).standard_normal((64, 64))
+    assert rustconv.choose_conv_method(np.ones((512, 512)), full_rank) == huge
     assert signal.choose_conv_method(np.ones(2**16), np.ones(2**12)) == "fft"
 
 
@@ -689,3 +691,178 @@ def test_fft_glue_with_a_stand_in_fftconvolve(monkeypatch: pytest.MonkeyPatch) -
     method, times = rustconv.choose_conv_method(np.ones(300), np.ones(9), measure=True)
     assert set(times) == {"fft", "direct"}
     assert method in times
+
+
+# --- separable (rank-one) path and the FFT route of the 2-D functions --------------------
+
+
+def relative_error(out: np.ndarray, ref: np.ndarray) -> float:
+    ref = np.asarray(ref, dtype=np.float64)
+    return float(np.linalg.norm(out.astype(np.float64) - ref) / np.linalg.norm(ref))
+
+
+def separable_kernels(rng: np.random.Generator) -> list[np.ndarray]:
+    g = np.exp(-0.5 * ((np.arange(9) - 4) / 1.7) ** 2)
+    return [
+        np.outer(g, g) / g.sum() ** 2,
+        np.outer([1.0, 2.0, 1.0, 0.5], [1.0, 0.0, -1.0, 3.0, 2.0]),  # exact in binary
+        np.outer(rng.standard_normal(7), rng.standard_normal(4)),
+        np.ones((5, 6)),
+        np.outer(rng.standard_normal(3), rng.standard_normal(11)),
+    ]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("func", ["convolve2d", "correlate2d"])
+def test_separable_kernels_take_the_rank_one_path_and_stay_accurate(func: str, dtype: str) -> None:
+    """Every mode and boundary, odd sizes, against scipy in float64 with the
+    issue's relative bound (float32 2e-5, float64 1e-11)."""
+    rng = np.random.default_rng(31)
+    ours, theirs = getattr(rustconv, func), getattr(signal, func)
+    tol = 2e-5 if dtype == "float32" else 1e-11
+    image = rng.standard_normal((67, 131)).astype(dtype)
+    for kernel in separable_kernels(rng):
+        k = kernel.astype(dtype)
+        assert rustconv._rustconv._is_separable(k)
+        assert rustconv._rustconv._is_separable(np.ascontiguousarray(k[::-1, ::-1]))
+        for mode in MODES:
+            for boundary in BOUNDARIES:
+                ref = theirs(image.astype(np.float64), k.astype(np.float64), mode, boundary, 0.75)
+                out = ours(image, k, mode, boundary, 0.75)
+                assert out.dtype == np.dtype(dtype)
+                assert relative_error(out, ref) < tol, (kernel.shape, mode, boundary)
+                assert_matches(out, theirs(image, k, mode, boundary, 0.75))
+
+
+def test_separable_path_in_convolve_and_correlate() -> None:
+    rng = np.random.default_rng(32)
+    image = rng.standard_normal((45, 77)).astype(np.float32)
+    kernel = np.outer(rng.standard_normal(6), rng.standard_normal(5)).astype(np.float32)
+    for mode in MODES:
+        for func in ("convolve", "correlate"):
+            out = getattr(rustconv, func)(image, kernel, mode, method="direct", workers=2)
+            ref = getattr(signal, func)(image.astype(np.float64), kernel.astype(np.float64), mode, "direct")
+            assert relative_error(out, ref) < 2e-5
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_near_separable_kernels_keep_the_direct_sum(dtype: str) -> None:
+    """A rank-one kernel plus a small perturbation is not rank one: it must
+    not take the separable path (which would drop the perturbation)."""
+    rng = np.random.default_rng(33)
+    base = np.outer(rng.standard_normal(7), rng.standard_normal(7))
+    image = rng.standard_normal((40, 50)).astype(dtype)
+    for scale in (1e-2, 1e-4, 1e-5):
+        near = (base + scale * np.abs(base).max() * rng.standard_normal(base.shape)).astype(dtype)
+        assert not rustconv._rustconv._is_separable(near)
+        for boundary in BOUNDARIES:
+            assert_matches(
+                rustconv.correlate2d(image, near, "same", boundary),
+                signal.correlate2d(image, near, "same", boundary),
+            )
+    one_tap = base.copy()
+    one_tap[3, 2] += 1e-3
+    assert not rustconv._rustconv._is_separable(one_tap)
+    # Rank two, full rank, too small to gain, non-finite and zero kernels.
+    assert not rustconv._rustconv._is_separable(np.eye(5, dtype=dtype))
+    assert not rustconv._rustconv._is_separable(rng.standard_normal((6, 6)).astype(dtype))
+    assert not rustconv._rustconv._is_separable(np.ones((3, 3), dtype))
+    assert not rustconv._rustconv._is_separable(np.ones((2, 20), dtype))
+    nan = np.ones((5, 5), dtype)
+    nan[1, 1] = np.nan
+    assert not rustconv._rustconv._is_separable(nan)
+    assert not rustconv._rustconv._is_separable(np.zeros((5, 5), dtype))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int32", "int64", "uint8", "uint16"])
+def test_integer_separable_kernels_stay_exact(dtype: str) -> None:
+    """Integers never take the separable path: the direct sum in the integer
+    type is exact (wrapping as scipy does)."""
+    rng = np.random.default_rng(34)
+    image = random_array(rng, (33, 71), dtype)
+    kernel = np.outer([1, 2, 1, 3, 1], [1, 0, 2, 5, 1, 1]).astype(dtype)
+    assert not rustconv._rustconv._is_separable(kernel)
+    for mode in MODES:
+        for boundary in BOUNDARIES:
+            assert_matches(
+                rustconv.convolve2d(image, kernel, mode, boundary, 3),
+                signal.convolve2d(image, kernel, mode, boundary, 3),
+            )
+
+
+@needs_fft
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("func", ["convolve2d", "correlate2d"])
+def test_large_kernels_go_through_the_fft_with_every_boundary(func: str, dtype: str) -> None:
+    from rustconv import _signal
+
+    rng = np.random.default_rng(35)
+    ours, theirs = getattr(rustconv, func), getattr(signal, func)
+    tol = 2e-5 if dtype == "float32" else 1e-11
+    image = rng.standard_normal((301, 257)).astype(dtype)
+    for shape in ((41, 41), (40, 37)):
+        kernel = rng.standard_normal(shape).astype(dtype)
+        assert _signal._plane_method(image.shape, kernel, "same") == "fft"
+        for mode in MODES:
+            for boundary in ("fill", "wrap", "symm"):
+                ref = theirs(image.astype(np.float64), kernel.astype(np.float64), mode, boundary, -0.5)
+                out = ours(image, kernel, mode, boundary, -0.5)
+                assert out.dtype == np.dtype(dtype)
+                assert out.flags.c_contiguous
+                assert out.shape == ref.shape
+                assert relative_error(out, ref) < tol, (shape, mode, boundary)
+                # 'valid' with the inputs swapped (scipy's rule) too.
+                if mode == "valid":
+                    swapped = ours(kernel, image, mode, boundary)
+                    ref_swapped = theirs(kernel.astype(np.float64), image.astype(np.float64), mode, boundary)
+                    assert relative_error(swapped, ref_swapped) < tol
+
+
+@needs_fft
+def test_non_finite_values_keep_the_direct_sum() -> None:
+    """A NaN would spread over the whole output through the FFT; the direct
+    sum keeps it to the windows that contain it, as scipy does."""
+    rng = np.random.default_rng(36)
+    image = rng.standard_normal((200, 200))
+    image[100, 50] = np.nan
+    kernel = rng.standard_normal((41, 41))
+    for func in ("convolve2d", "correlate2d"):
+        out = getattr(rustconv, func)(image, kernel, "same")
+        ref = getattr(signal, func)(image, kernel, "same")
+        assert_matches(out, ref)
+        assert 0 < np.isnan(out).sum() < out.size
+    clean = rng.standard_normal((200, 200))
+    with np.errstate(invalid="ignore"):
+        out = rustconv.convolve2d(clean, kernel, "same", fillvalue=np.inf)
+        ref = signal.convolve2d(clean, kernel, "same", fillvalue=np.inf)
+    finite = np.isfinite(ref)
+    np.testing.assert_array_equal(np.isfinite(out), finite)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(ref))
+    assert 0 < finite.sum() < finite.size
+    assert relative_error(out[finite], ref[finite]) < 1e-11
+
+
+@needs_fft
+def test_new_paths_are_bitwise_identical_for_every_thread_count() -> None:
+    rng = np.random.default_rng(37)
+    image = rng.standard_normal((260, 300)).astype(np.float32)
+    separable = np.outer(rng.standard_normal(9), rng.standard_normal(7)).astype(np.float32)
+    large = rng.standard_normal((41, 41)).astype(np.float32)
+    for kernel in (separable, large):
+        one = rustconv.correlate2d(image, kernel, "same", "symm", workers=1)
+        for w in (2, 3):
+            assert rustconv.correlate2d(image, kernel, "same", "symm", workers=w).tobytes() == one.tobytes()
+
+
+def test_choose_conv_method_knows_the_separable_path() -> None:
+    rng = np.random.default_rng(38)
+    image = np.ones((512, 512))
+    assert rustconv.choose_conv_method(image, np.ones((64, 64)), "same") == "direct"
+    g = np.exp(-0.5 * np.linspace(-3, 3, 31) ** 2)
+    assert (
+        rustconv.choose_conv_method(image.astype(np.float32), np.outer(g, g).astype(np.float32)) == "direct"
+    )
+    full_rank = rng.standard_normal((64, 64))
+    assert rustconv.choose_conv_method(image, full_rank, "same") == ("fft" if HAS_FFT else "direct")
+    # Integer kernels are never split and never transformed.
+    assert rustconv.choose_conv_method(image.astype(int), np.ones((64, 64), int)) == "direct"

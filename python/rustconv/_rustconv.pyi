@@ -29,6 +29,7 @@ def _correlate2d(
     fillvalue: npt.NDArray[Any],
     workers: int | None = None,
 ) -> npt.NDArray[Any]: ...
+def _is_separable(kernel: npt.NDArray[Any]) -> bool: ...
 
 # --- fft family ---
 def _fftconvolve(

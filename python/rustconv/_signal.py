@@ -408,11 +408,78 @@ def _plane(
         undo_swap = not convolution
     if not convolution and b.dtype.kind == "c":
         b = np.conj(b)
-    out = _rustconv._correlate2d(a, b, mode, convolution, boundary, fill, w)
+    out = _plane_fft(a, b, mode, convolution, boundary, fill, w)
+    if out is None:
+        out = _rustconv._correlate2d(a, b, mode, convolution, boundary, fill, w)
     if undo_swap:
         # scipy reverses (without conjugating) after swapping the inputs.
         out = np.ascontiguousarray(out[::-1, ::-1])
     return _to_result(out, result)
+
+
+# np.pad's names for the 2-D boundary rules.
+_PAD_MODES = {"fill": "constant", "pad": "constant", "wrap": "wrap", "circular": "wrap"}
+
+
+def _plane_fft(
+    a: np.ndarray,
+    b: np.ndarray,
+    mode: str,
+    convolution: bool,
+    boundary: str,
+    fill: np.ndarray,
+    workers: int | None,
+) -> np.ndarray | None:
+    """convolve2d/correlate2d through the FFT, or None where the direct
+    engine is to run.
+
+    Taken for float32/float64 when the cost model prefers the FFT to the
+    direct (or separable) sum, the kernel is no larger than the image and
+    every value is finite (a NaN or inf would spread over the whole output
+    through the transform; the direct sum keeps it local, as scipy does).
+    The boundary-extended image is built with numpy.pad and correlated in
+    'valid' mode, so every boundary rule gives the direct engine's result up
+    to rounding (float32 within 2e-5, float64 within 1e-11 relative).
+    """
+    if a.dtype.char not in "fd" or a.ndim != 2 or a.size == 0 or b.size == 0:
+        return None
+    if any(k > n for n, k in zip(a.shape, b.shape)) or _fftconvolve_impl() is None:
+        return None
+    if _plane_method(a.shape, b, mode) != "fft":
+        return None
+    if not (np.isfinite(fill).all() and np.isfinite(b).all() and np.isfinite(a).all()):
+        return None
+    widths: list[tuple[int, int]] = []
+    for n, k in zip(a.shape, b.shape):
+        # The engine's geometry (src/signal/params.rs): output length and
+        # left offset of each mode; convolve2d centres 'same' at k // 2,
+        # correlate2d at (k - 1) // 2.
+        if mode == "full":
+            out_len, offset = n + k - 1, k - 1
+        elif mode == "same":
+            out_len, offset = n, (k // 2 if convolution else (k - 1) // 2)
+        else:
+            out_len, offset = n - k + 1, 0
+        widths.append((offset, out_len + k - 1 - n - offset))
+    pad_mode = _PAD_MODES.get(boundary, "symmetric")
+    if pad_mode == "constant":
+        extended = np.pad(a, widths, mode="constant", constant_values=fill.reshape(-1)[0])
+    elif pad_mode == "wrap":
+        extended = np.pad(a, widths, mode="wrap")
+    else:
+        extended = np.pad(a, widths, mode="symmetric")
+    taps = b if convolution else b[::-1, ::-1]
+    fftconvolve = _fftconvolve_impl()
+    out: np.ndarray = np.asarray(fftconvolve(extended, taps, mode="valid", workers=workers))
+    return np.ascontiguousarray(out, dtype=a.dtype)
+
+
+def _plane_method(shape: tuple[int, ...], kernel: np.ndarray, mode: str) -> str:
+    """The cost model's choice for a 2-D float correlation, separable
+    kernels included."""
+    separable = bool(_rustconv._is_separable(kernel))
+    direct_time, fft_time = _predicted_times(shape, kernel.shape, mode, kernel.dtype.char, separable)
+    return "fft" if fft_time < direct_time else "direct"
 
 
 def convolve2d(
@@ -537,33 +604,43 @@ def correlate2d(
 # Model (seconds, per thread, so the thread count cancels out):
 #   direct = out_elements * (kernel_elements / MAC_RATE + PER_OUTPUT)
 #   fft    = 3 * N * log2(N) / FFT_RATE + FFT_OVERHEAD,  N = full output size
-# Measured on the 2-core AMD EPYC (Zen 3, AVX2+FMA) machine, 2026-11, in CPU
-# time (the machine was shared): `python benches/bench_signal.py --calibrate`
-# gave float32 4.1e10 MAC/s and 1.1 ns per output, float64 1.5e10 and 2.3 ns,
-# complex64 2.2e9, complex128 9.6e8 (1024² images, 3×3 and 21×21 kernels);
-# the full benchmark's 2048² float32 runs gave less, 1.9e10 at 15×15 and
-# 2.2e10 at 31×31 (CPU time of both threads), and the table below takes
-# values between the two so that the model errs towards the FFT only where
-# the two are close. FFT_RATE is scipy.fft's single-threaded pocketfft on the
-# same machine (float32 1.3-2.2e9, float64 0.5-1.4e9 "3 N log2 N" per second
-# for N = 2^16..2^22; complex inputs need complex transforms, about half
-# that); rustconv's FFT path (rustfft/realfft) is assumed to be as fast per
-# thread. With these, 2048² float32 'same' is direct up to about 27×27
-# (15×15: 44 ms direct against 140 ms FFT, per thread) and FFT from about
-# 31×31 (175 ms against 140 ms); 1-D 10⁶ × 101 float64 is direct (13 ms
-# against 60 ms). To recalibrate, rerun those commands and edit this table.
+# Measured on the 2-core AMD EPYC (Zen 3, AVX2+FMA) machine, 2026-11-27, in
+# CPU time of one thread (the machine was shared, load average 12):
+# `python benches/bench_signal.py --calibrate` gave float32 2.3e10 MAC/s and
+# 1.5 ns per output, float64 1.3e10 and 1.7 ns, complex64 1.5e9, complex128
+# 7.7e8 (1024² images, 3×3 and 21×21 kernels), and rustconv's own FFT path
+# (realfft/rustfft, one thread) float32 5.8e9, float64 3.0e9, complex64
+# 2.7e9, complex128 1.7e9 "3 N log2 N" per second on 2048² ⊛ 31×31 (1-D
+# 2^20 ⊛ 4001 runs about 1.7× faster; the 2-D rate is the conservative
+# one). An earlier quieter run gave float32 2.55e10 MAC/s, which the table
+# takes. With these, 2048² float32 'same' is direct up to 15×15 (about 45 ms
+# per thread either way, measured 37-42 ms direct against 45-50 ms FFT) and
+# FFT from 17×17 (cv2.filter2D switches to its DFT above 11×11); a rank-one
+# kernel stays direct to far larger sizes (31×31 costs about 77 multiply-adds
+# per output instead of 961); 1-D 10⁶ × 101 float64 is direct (10 ms against
+# 20 ms) and 10⁶ × 4001 FFT. convolve2d/correlate2d use the same model. To
+# recalibrate, rerun that command and edit this table.
 _COSTS: dict[str, tuple[float, float, float]] = {
     # dtype char: (MAC_RATE, PER_OUTPUT, FFT_RATE)
-    "f": (2.4e10, 1.2e-9, 2.0e9),
-    "d": (1.0e10, 2.5e-9, 1.0e9),
-    "F": (1.8e9, 5e-9, 1.0e9),
-    "D": (0.8e9, 1e-8, 0.5e9),
+    "f": (2.55e10, 1.4e-9, 5.8e9),
+    "d": (1.3e10, 1.7e-9, 3.0e9),
+    "F": (1.5e9, 2.5e-9, 2.7e9),
+    "D": (0.77e9, 3.4e-9, 1.7e9),
 }
 _FFT_OVERHEAD = 5e-5
 
 
-def _predicted_times(s1: tuple[int, ...], s2: tuple[int, ...], mode: str, char: str) -> tuple[float, float]:
-    """(direct, fft) seconds per thread from the model above."""
+# Rows per band of the engine's separable path (SEPARABLE_BAND_ROWS in
+# src/signal/plane.rs): its first pass computes kh - 1 extra rows per band.
+_SEPARABLE_BAND_ROWS = 64
+
+
+def _predicted_times(
+    s1: tuple[int, ...], s2: tuple[int, ...], mode: str, char: str, separable: bool = False
+) -> tuple[float, float]:
+    """(direct, fft) seconds per thread from the model above; ``separable``
+    (a rank-one 2-D kernel ``s2``) costs ``kh + kw (1 + (kh - 1) / 64)``
+    multiply-adds per output instead of ``kh kw``."""
     mac_rate, per_output, fft_rate = _COSTS.get(char, _COSTS["d"])
     if mode == "full":
         out = [n + k - 1 for n, k in zip(s1, s2)]
@@ -573,6 +650,11 @@ def _predicted_times(s1: tuple[int, ...], s2: tuple[int, ...], mode: str, char: 
         out = [abs(n - k) + 1 for n, k in zip(s1, s2)]
     out_size = float(math.prod(out))
     kernel = float(min(math.prod(s1), math.prod(s2)))
+    if separable and len(s2) == 2:
+        kh, kw = s2
+        kernel = kh + kw * (1.0 + (kh - 1) / _SEPARABLE_BAND_ROWS)
+        # Two passes, each with its own per-output cost.
+        per_output *= 2.0
     direct = out_size * (kernel / mac_rate + per_output)
     n = float(math.prod(n + k - 1 for n, k in zip(s1, s2)))
     fft = 3.0 * n * math.log2(max(n, 2.0)) / fft_rate + _FFT_OVERHEAD
@@ -644,7 +726,12 @@ def choose_conv_method(
     integer arithmetic), as do empty inputs and builds without an FFT path.
     Otherwise the model compares ``output × kernel`` multiply-adds at the
     measured rate of rustconv's SIMD kernels with three FFTs of the full
-    size, ``3 N log2 N``; see the calibration comment in the source.
+    size, ``3 N log2 N``; see the calibration comment in the source. A 2-D
+    float kernel that is rank one (``kernel[i, j] = u[i] v[j]`` within
+    8 ε in relative Frobenius norm) runs on the separable path and costs
+    about ``kh + kw`` multiply-adds per output, which keeps it direct up
+    to much larger kernels. :func:`convolve2d` and :func:`correlate2d` use
+    the same model to move large float kernels to the FFT.
 
     Examples
     --------
@@ -674,7 +761,10 @@ def choose_conv_method(
     char = np.result_type(a, b).char
     if char == "e":
         char = "f"  # float16 computes in float32
-    direct_time, fft_time = _predicted_times(a.shape, b.shape, mode, char)
+    separable = False
+    if a.ndim == 2 and char in "fd":
+        separable = bool(_rustconv._is_separable(np.asarray(b, dtype=char)))
+    direct_time, fft_time = _predicted_times(a.shape, b.shape, mode, char, separable)
     return "fft" if fft_time < direct_time else "direct"
 
 

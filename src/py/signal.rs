@@ -12,7 +12,7 @@ use crate::pad::Boundary;
 use crate::params::Mode;
 use crate::signal::direct::correlate_planes;
 use crate::signal::params::{CorrelateParams, SameOrigin};
-use crate::signal::plane::correlate_plane;
+use crate::signal::plane::{correlate_plane, is_separable};
 use crate::signal::rows::RowKernel;
 use ndarray::{ArrayD, Axis, Ix2, IxDyn};
 use numpy::{Complex32, Complex64, IntoPyArray};
@@ -218,8 +218,34 @@ fn _correlate2d<'py>(
     )
 }
 
+/// Whether the 2-D engine correlates with `kernel` on its separable
+/// (rank-one) path: float32 or float64 kernels of at least 3 × 3 that are
+/// rank one within 8 ε (see `RowKernel::rank_one`); every other kernel is
+/// summed directly. The wrappers' cost model asks this.
+#[pyfunction]
+fn _is_separable(kernel: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let dtype = dtype_name(kernel, "kernel")?;
+    if kernel.getattr("ndim")?.extract::<usize>()? != 2 {
+        return Ok(false);
+    }
+    fn check<T: RowKernel + numpy::Element>(kernel: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let k = readonly::<T>(kernel, "kernel")?;
+        let view = k.as_array();
+        let Ok(view) = view.into_dimensionality::<Ix2>() else {
+            return Ok(false);
+        };
+        Ok(is_separable(&view))
+    }
+    match dtype.as_str() {
+        "float32" => check::<f32>(kernel),
+        "float64" => check::<f64>(kernel),
+        _ => Ok(false),
+    }
+}
+
 /// Adds this family's functions to the extension module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_is_separable, m)?)?;
     m.add_function(wrap_pyfunction!(_correlate, m)?)?;
     m.add_function(wrap_pyfunction!(_correlate2d, m)?)?;
     Ok(())

@@ -132,6 +132,7 @@ pub fn correlate_planes<T: RowKernel>(
                     T::zero(),
                     level,
                     false,
+                    crate::signal::plane::Path::Auto,
                 )?;
                 for (o, &t) in piece.iter_mut().zip(term.iter()) {
                     *o = if first { t } else { o.add(t) };
