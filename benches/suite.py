@@ -496,7 +496,11 @@ def conv_rows(cfg: Config, res: Results) -> None:
 
 def rounds_note(t: dict[str, float]) -> str:
     n = int(t["rounds"])
-    return "" if n >= 3 else f"{n} timed call{'s' if n > 1 else ''} after the warm-up; "
+    return "" if n >= 3 else f"{n} timed call{'s' if n > 1 else ''} after the warm-up"
+
+
+def joined(*notes: str) -> str:
+    return "; ".join(note for note in notes if note)
 
 
 def strip_of(image: np.ndarray, rows: int | None, k: int) -> tuple[np.ndarray, float, str]:
@@ -550,8 +554,10 @@ def image_rows(cfg: Config, res: Results) -> None:
                     f"≥ {1.0 if k <= 3 else 1.5:g}x cv2",
                     "ratio",
                     1.0 if k <= 3 else 1.5,
-                    note=rounds_note(t)
-                    + ("cv2 uses a DFT from 11x11: its rate is direct-equivalent" if k >= 11 else ""),
+                    note=joined(
+                        rounds_note(t),
+                        "cv2 uses a DFT from 11x11: its rate is direct-equivalent" if k >= 11 else "",
+                    ),
                 )
             )
             if "ndimage" in t:
@@ -599,7 +605,7 @@ def image_rows(cfg: Config, res: Results) -> None:
                     "≥ 50x scipy",
                     "ratio",
                     50.0,
-                    note=rounds_note(t) + f"scipy {how}",
+                    note=joined(rounds_note(t), f"scipy {how}" if "scipy" in t else ""),
                 )
             )
             if "scipy" in t:
