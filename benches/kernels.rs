@@ -7,7 +7,11 @@
 //!     cargo bench --bench kernels -- conv2d       # one family
 //!
 //! The kernels run on Rayon's global pool (all cores), as the Python
-//! bindings do with the default thread setting. The Python suite
+//! bindings do with the default thread setting. The compute kernels report
+//! their throughput in elements counted as FLOP (2 per multiply-add), so
+//! criterion's `Gelem/s` reads as GFLOP/s; the memory-bound ones in bytes
+//! read + written. `cargo bench --profile fastdev ...` skips the fat-LTO
+//! link of the default bench profile when iterating. The Python suite
 //! (`benches/suite.py`) compares the same families with other libraries.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
