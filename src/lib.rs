@@ -4,6 +4,8 @@
 //! `params`, `threads`, `buffer`, `simd`) knows nothing of Python; `py` is the
 //! thin binding layer that the extension module `rustconv._rustconv` exposes.
 
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 pub mod buffer;
 pub mod conv;
 pub mod element;
