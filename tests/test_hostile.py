@@ -99,7 +99,10 @@ def test_huge_sizes_are_refused_without_crashing() -> None:
     bad = {
         name: result
         for name, result in results.items()
-        if name != "done" and result[0] not in ("ValueError", "MemoryError", "OverflowError", "TypeError")
+        if name != "done"
+        # An empty batch has an empty result, however wide: accepted.
+        and not (name.split(": ")[1].startswith("empty batch") and result[0] == "accepted")
+        and result[0] not in ("ValueError", "MemoryError", "OverflowError", "TypeError")
     }
     assert not bad, bad
     for name, (cls, msg) in results.items():
