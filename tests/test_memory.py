@@ -62,7 +62,10 @@ FAMILIES: dict[str, Callable[[], Any]] = {
         rustconv.conv2d_backward(DY, X, W),
         rustconv.conv_transpose2d(X, W, stride=2),
     ),
-    "pad": lambda: (rustconv.pad(X, 4, "reflect"), rustconv.pad_backward(X, [(0, 0), (0, 0), (2, 3), (3, 2)], "wrap")),
+    "pad": lambda: (
+        rustconv.pad(X, 4, "reflect"),
+        rustconv.pad_backward(X, [(0, 0), (0, 0), (2, 3), (3, 2)], "wrap"),
+    ),
     "pool": lambda: (
         rustconv.max_pool2d(X, 3, 2, 1, return_indices=True),
         rustconv.max_pool2d_backward(GP, IDX, X.shape),
