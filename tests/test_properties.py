@@ -233,7 +233,10 @@ def test_conv_forward_matches_reference(c: dict[str, Any], data: Any) -> None:
         padding = data.draw(st.sampled_from(["same", "valid"]))
     if padding_mode != "zeros":
         # torch's rule: reflect needs pad < size; circular pad <= size.
-        pads = [0] * rank if isinstance(padding, str) else padding
+        if padding == "same":  # the larger, right side of torch's 'same' split
+            pads = [d * (k - 1) - d * (k - 1) // 2 for k, d in zip(c["kernel"], c["dilation"])]
+        else:
+            pads = [0] * rank if padding == "valid" else padding
         assume(all(p < n for p, n in zip(pads, c["spatial"])))
     try:
         want = ref_conv(x, w, b, stride, padding, c["dilation"], c["groups"], padding_mode)
@@ -312,7 +315,7 @@ def test_pad_matches_numpy(data: Any) -> None:
     else:
         pad_width = [(data.draw(st.integers(0, 7)), data.draw(st.integers(0, 7))) for _ in range(ndim)]
     kw: dict[str, Any] = {}
-    if PAD_MODES[mode] == "constant" and dtype != np.bool_:
+    if mode == "constant" and dtype != np.bool_:  # torch's 'zeros' takes no value
         kw["constant_values"] = data.draw(st.sampled_from([0, 1, 3]))
     try:
         want = np.pad(a, pad_width, PAD_MODES[mode], **kw)
