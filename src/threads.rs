@@ -81,12 +81,33 @@ pub fn resolve(workers: Option<i64>) -> Result<usize> {
     }
 }
 
+/// The cached pools and the process they were started in.
+struct Pools {
+    pid: u32,
+    map: HashMap<usize, Arc<rayon::ThreadPool>>,
+}
+
 fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
-    let pools = POOLS.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut map = pools
+    static POOLS: OnceLock<Mutex<Pools>> = OnceLock::new();
+    let pools = POOLS.get_or_init(|| {
+        Mutex::new(Pools {
+            pid: std::process::id(),
+            map: HashMap::new(),
+        })
+    });
+    let mut guard = pools
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let pid = std::process::id();
+    if guard.pid != pid {
+        // A forked child inherits the parent's pools but none of their
+        // threads: a job installed on one would wait forever. The dead pools
+        // are leaked, not dropped (dropping would signal threads that do not
+        // exist in this process), and new ones are started on demand.
+        std::mem::forget(std::mem::take(&mut guard.map));
+        guard.pid = pid;
+    }
+    let map = &mut guard.map;
     if let Some(p) = map.get(&threads) {
         return Ok(Arc::clone(p));
     }

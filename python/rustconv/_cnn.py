@@ -52,9 +52,12 @@ def _groups(groups: int) -> int:
     if isinstance(groups, (bool, np.bool_)):
         raise TypeError(f"groups must be an int, got {groups!r}")
     try:
-        return operator.index(groups)
+        value = operator.index(groups)
     except TypeError:
         raise TypeError(f"groups must be an int, got {type(groups).__name__}") from None
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(f"groups must fit in 64 bits, got {value}")
+    return value
 
 
 def _padding(padding: Padding, rank: int) -> str | tuple[int, ...]:
@@ -855,7 +858,15 @@ def conv_output_shape(
     """
     if isinstance(input_shape, (bool, np.bool_)):
         raise TypeError(f"input_shape must be an int or a tuple of ints, got {input_shape!r}")
-    spatial = (int(input_shape),) if isinstance(input_shape, (int, np.integer)) else tuple(input_shape)
+    if isinstance(input_shape, (int, np.integer)):
+        spatial: tuple[int, ...] = (int(input_shape),)
+    else:
+        try:
+            spatial = tuple(input_shape)
+        except TypeError:
+            raise TypeError(
+                f"input_shape must be an int or a tuple of ints, got {type(input_shape).__name__}"
+            ) from None
     rank = len(spatial)
     if rank == 0:
         raise ValueError("input_shape must have at least one spatial dimension, got ()")

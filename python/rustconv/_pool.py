@@ -125,7 +125,8 @@ def _output_size(value: OutputSize, rank: int) -> list[int | None]:
 
 
 def _norm_type(norm_type: float) -> float:
-    if isinstance(norm_type, (bool, np.bool_)):
+    # float() would also parse a string such as "2"; a norm is a number.
+    if isinstance(norm_type, (bool, np.bool_, str, bytes)):
         raise TypeError(f"norm_type must be a number, got {norm_type!r}")
     try:
         return float(norm_type)

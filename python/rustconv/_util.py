@@ -39,15 +39,25 @@ def as_tuple(value: int | Sequence[int], n: int, name: str) -> tuple[int, ...]:
     except TypeError:
         pass
     else:
-        return (single,) * n
+        return _fit64((single,), name, value) * n
     try:
         items = tuple(operator.index(v) for v in value)  # type: ignore[union-attr]
     except TypeError:
         raise TypeError(f"{name} must be an int or a tuple of {n} ints, got {value!r}") from None
+    _fit64(items, name, value)
     if len(items) != n:
         raise ValueError(
             f"{name} must have {n} entries (one per spatial dimension), got {len(items)}: {value!r}"
         )
+    return items
+
+
+def _fit64(items: tuple[int, ...], name: str, given: Any) -> tuple[int, ...]:
+    """``items`` unchanged, or a ValueError naming ``name`` when one does
+    not fit the core's 64-bit integers (the conversion error would not say
+    which argument it was)."""
+    if any(not -(2**63) <= v < 2**63 for v in items):
+        raise ValueError(f"{name} must hold integers that fit in 64 bits, got {given!r}")
     return items
 
 
@@ -58,6 +68,7 @@ def as_workers(workers: int | None) -> int | None:
     if isinstance(workers, (bool, np.bool_)):
         raise TypeError(f"workers must be None or an int, got {workers!r}")
     try:
-        return operator.index(workers)
+        value = operator.index(workers)
     except TypeError:
         raise TypeError(f"workers must be None or an int, got {type(workers).__name__}") from None
+    return _fit64((value,), "workers", workers)[0]

@@ -24,7 +24,7 @@
 
 use super::element::{CachedPlanners, ComplexPlans, FftElement, RowScratch};
 use super::geometry::FftConvGeometry;
-use crate::buffer::{checked_product, try_filled};
+use crate::buffer::{checked_product, ensure_allocatable, try_filled};
 use crate::error::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMut2, ArrayViewMutD, Axis, IxDyn, Slice, Zip};
 use num_complex::Complex;
@@ -486,6 +486,11 @@ pub fn convolve<T: FftElement>(
     if volume(&h) > volume(&x) {
         std::mem::swap(&mut x, &mut h);
     }
+    // Buffers below (the block lists, per-task scratch) are allocated
+    // infallibly, some inside parallel tasks, where a failure would abort the
+    // process: refuse an output that cannot be allocated first, as a
+    // MemoryError.
+    ensure_allocatable::<T>(checked_product(&g.shape, "the output")?, "the output")?;
     let k = axes.len();
     let mut plans = Vec::with_capacity(k);
     for (j, &a) in axes.iter().enumerate() {
@@ -502,6 +507,8 @@ pub fn convolve<T: FftElement>(
     let mut spec_shape = lens.clone();
     spec_shape[k - 1] = T::spectrum_len(lens[k - 1]);
     let spec_size = checked_product(&spec_shape, "the FFT buffer")?;
+    // Per-task copies of this buffer are allocated inside parallel tasks.
+    ensure_allocatable::<Complex<T::Real>>(spec_size, "the FFT buffer")?;
     let (columns, rows) = {
         let mut planners = <T::Real as CachedPlanners>::planners()
             .lock()

@@ -280,9 +280,10 @@ impl PoolGeometry {
         }
         // Every size the kernels derive must fit; checking once here lets
         // them use plain arithmetic.
-        checked_product(&[planes, geometry.in_plane()], "the input")?;
-        checked_product(&[planes, geometry.out_plane()], "the output")?;
-        checked_product(&[planes, geometry.in_plane(), 8], "the input")?;
+        // Every factor at once: in_plane()/out_plane() multiply unchecked.
+        checked_product(&[&[planes][..], &geometry.input].concat(), "the input")?;
+        checked_product(&[&[planes][..], &geometry.output].concat(), "the output")?;
+        checked_product(&[&[planes, 8][..], &geometry.input].concat(), "the input")?;
         Ok(geometry)
     }
 
@@ -409,8 +410,9 @@ impl AdaptiveGeometry {
             input: to_3d(spatial, 1),
             output: to_3d(&output, 1),
         };
-        checked_product(&[planes, geometry.in_plane()], "the input")?;
-        checked_product(&[planes, geometry.out_plane()], "the output")?;
+        // Every factor at once: in_plane()/out_plane() multiply unchecked.
+        checked_product(&[&[planes][..], &geometry.input].concat(), "the input")?;
+        checked_product(&[&[planes][..], &geometry.output].concat(), "the output")?;
         Ok(geometry)
     }
 

@@ -456,6 +456,11 @@ pub fn max_pool_at<T: Real>(
     out: &mut [T],
     indices: Option<&mut [i64]>,
 ) {
+    // No planes (a zero-size batch or channel axis): nothing to compute, and
+    // the per-width tables below could be huge for a wide empty input.
+    if g.planes == 0 {
+        return;
+    }
     let width = g.output[2];
     let rows = PoolRows {
         g,
@@ -696,6 +701,11 @@ pub fn avg_pool_at<T: Real>(
     count_include_pad: bool,
     divisor_override: Option<usize>,
 ) {
+    // No planes (a zero-size batch or channel axis): nothing to compute, and
+    // the per-width tables below could be huge for a wide empty input.
+    if g.planes == 0 {
+        return;
+    }
     let width_divisors = divisors(g, count_include_pad);
     let kernel = AvgRow {
         width_factors: width_divisors
@@ -779,6 +789,11 @@ pub fn lp_pool_at<T: Real>(
     out: &mut [T],
     norm: LpNorm<T>,
 ) {
+    // No planes (a zero-size batch or channel axis): nothing to compute, and
+    // the per-width tables below could be huge for a wide empty input.
+    if g.planes == 0 {
+        return;
+    }
     // One instantiation per norm, so that no loop branches on it.
     match norm {
         LpNorm::One => lp_rows(level, g, input, out, |v: T| v.abs(), |s| s),
@@ -888,6 +903,11 @@ pub fn avg_pool_backward<T: Real>(
     count_include_pad: bool,
     divisor_override: Option<usize>,
 ) {
+    // No planes (a zero-size batch or channel axis): nothing to compute, and
+    // the per-width tables below could be huge for a wide empty input.
+    if g.planes == 0 {
+        return;
+    }
     let (out_plane, width) = (g.out_plane(), g.output[2]);
     let taps = width_taps(g);
     let width_divisors = divisors(g, count_include_pad);
@@ -925,6 +945,11 @@ pub fn lp_pool_backward<T: Real>(
     grad_in: &mut [T],
     norm: LpNorm<T>,
 ) {
+    // No planes (a zero-size batch or channel axis): nothing to compute, and
+    // the per-width tables below could be huge for a wide empty input.
+    if g.planes == 0 {
+        return;
+    }
     let (in_plane, out_plane, width) = (g.in_plane(), g.out_plane(), g.output[2]);
     let taps = width_taps(g);
     for_each_plane(grad_in, in_plane, is_parallel(g), |p, plane| {

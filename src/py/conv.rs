@@ -1,6 +1,7 @@
 //! Bindings of the conv family: extract, validate into a [`ConvGeometry`],
 //! run the kernel with the interpreter lock released, return new arrays.
 
+use crate::buffer::try_collect;
 use crate::conv::params::{ConvGeometry, Padding, conv_output_shape};
 use crate::conv::{self, Path};
 use crate::dispatch_dtype;
@@ -38,19 +39,21 @@ fn shape_of(arr: &Bound<'_, PyAny>, arg: &str) -> PyResult<Vec<usize>> {
     Ok(untyped.shape().to_vec())
 }
 
-/// A C-contiguous view (a copy only when the argument is not contiguous).
+/// A C-contiguous view (a copy only when the argument is not contiguous; a
+/// MemoryError when that copy cannot be allocated, e.g. for a huge
+/// zero-stride broadcast view).
 fn contiguous<'a, T: numpy::Element + Clone>(
     arr: &'a PyReadonlyArrayDyn<'_, T>,
-) -> CowArray<'a, T, IxDyn> {
+) -> PyResult<CowArray<'a, T, IxDyn>> {
     let view = arr.as_array();
     if view.is_standard_layout() {
-        CowArray::from(view)
+        Ok(CowArray::from(view))
     } else {
         // Logical (C) order, whatever the strides.
-        let data: Vec<T> = view.iter().cloned().collect();
-        CowArray::from(
-            ArrayD::from_shape_vec(view.raw_dim(), data).unwrap_or_else(|_| view.to_owned()),
-        )
+        let data = try_collect(view.len(), view.iter().cloned())?;
+        let array = ArrayD::from_shape_vec(view.raw_dim(), data)
+            .map_err(|e| Error::value(format!("internal shape error: {e}")))?;
+        Ok(CowArray::from(array))
     }
 }
 
@@ -144,8 +147,8 @@ fn forward_typed<T: conv::ZeroBits + numpy::Element>(
         readonly::<T>(weight, "weight")?,
     );
     let b = bias.map(|b| readonly::<T>(b, "bias")).transpose()?;
-    let (xc, wc) = (contiguous(&x), contiguous(&w));
-    let bc = b.as_ref().map(contiguous);
+    let (xc, wc) = (contiguous(&x)?, contiguous(&w)?);
+    let bc = b.as_ref().map(contiguous).transpose()?;
     let (xs, ws) = (slice_of(&xc)?, slice_of(&wc)?);
     let bs = bc.as_ref().map(slice_of).transpose()?;
     let mut out = conv::zeroed::<T>(out_len(g)?)?;
@@ -255,8 +258,8 @@ fn _conv_transpose(
             readonly::<T>(weight, "weight")?,
         );
         let b = bias.map(|b| readonly::<T>(b, "bias")).transpose()?;
-        let (xc, wc) = (contiguous(&x), contiguous(&w));
-        let bc = b.as_ref().map(contiguous);
+        let (xc, wc) = (contiguous(&x)?, contiguous(&w)?);
+        let bc = b.as_ref().map(contiguous).transpose()?;
         let (xs, ws) = (slice_of(&xc)?, slice_of(&wc)?);
         let bs = bc.as_ref().map(slice_of).transpose()?;
         let mut out = conv::zeroed::<T>(in_len(&g)?)?;
@@ -306,7 +309,7 @@ fn _conv_input(
             readonly::<T>(weight, "weight")?,
             readonly::<T>(grad_output, "grad_output")?,
         );
-        let (wc, dyc) = (contiguous(&w), contiguous(&dy));
+        let (wc, dyc) = (contiguous(&w)?, contiguous(&dy)?);
         let (ws, dys) = (slice_of(&wc)?, slice_of(&dyc)?);
         let mut out = conv::zeroed::<T>(in_len(&g)?)?;
         detach_run(py, workers, || {
@@ -355,7 +358,7 @@ fn _conv_weight(
             readonly::<T>(input, "input")?,
             readonly::<T>(grad_output, "grad_output")?,
         );
-        let (xc, dyc) = (contiguous(&x), contiguous(&dy));
+        let (xc, dyc) = (contiguous(&x)?, contiguous(&dy)?);
         let (xs, dys) = (slice_of(&xc)?, slice_of(&dyc)?);
         let len = crate::buffer::checked_product(&weight_shape, "weight_size")?;
         let mut out = conv::zeroed::<T>(len)?;
@@ -405,7 +408,7 @@ fn _conv_backward(
         let x = readonly::<T>(input, "input")?;
         let w = readonly::<T>(weight, "weight")?;
         let dy = readonly::<T>(grad_output, "grad_output")?;
-        let (xc, wc, dyc) = (contiguous(&x), contiguous(&w), contiguous(&dy));
+        let (xc, wc, dyc) = (contiguous(&x)?, contiguous(&w)?, contiguous(&dy)?);
         let (xs, ws, dys) = (slice_of(&xc)?, slice_of(&wc)?, slice_of(&dyc)?);
         let mut dx = conv::zeroed::<T>(in_len(&g)?)?;
         let mut dw = conv::zeroed::<T>(ws.len())?;

@@ -1,6 +1,7 @@
 //! Bindings of the pool family: extract, validate into a geometry, run the
 //! kernel with the interpreter lock released, return new arrays.
 
+use crate::buffer::try_collect;
 use crate::dispatch_dtype;
 use crate::error::{Error, Result};
 use crate::pool::params::fmt_tuple;
@@ -30,11 +31,13 @@ fn with_contiguous<T: numpy::Element + Clone, R>(
     f: impl FnOnce(&[T]) -> PyResult<R>,
 ) -> PyResult<R> {
     let view = arr.as_array();
-    let data = view.as_standard_layout();
-    let slice = data
-        .as_slice()
-        .ok_or_else(|| Error::value("internal error: a standard-layout array is not contiguous"))?;
-    f(slice)
+    if let Some(slice) = view.as_slice() {
+        return f(slice);
+    }
+    // A fallible copy: a huge zero-stride broadcast view must raise a
+    // MemoryError, not abort the process.
+    let data = try_collect(view.len(), view.iter().cloned())?;
+    f(&data)
 }
 
 /// Runs a max-pool kernel (fixed or adaptive) with the interpreter lock
