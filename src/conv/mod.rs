@@ -337,6 +337,11 @@ pub fn forward<T: Real>(
     out: &mut [T],
     path: Path,
 ) {
+    // A problem with no multiply-adds (an empty batch or channel axis) has
+    // its answer (zeros, or the bias) from the reference loops, which touch
+    // only the empty axes; the fast paths would first build per-axis tables
+    // whose size can overflow when a spatial axis is huge.
+    let path = if g.macs() == 0 { Path::Reference } else { path };
     if path == Path::Reference {
         return reference::forward(g, input, weight, bias, out);
     }
@@ -470,6 +475,7 @@ pub fn input_grad<T: Real>(
     grad_input: &mut [T],
     path: Path,
 ) {
+    let path = if g.macs() == 0 { Path::Reference } else { path }; // see `forward`
     if path == Path::Reference {
         return reference::input_grad(g, weight, grad_output, grad_input);
     }
@@ -688,6 +694,7 @@ pub fn weight_grad<T: Real>(
     grad_weight: &mut [T],
     path: Path,
 ) -> crate::error::Result<()> {
+    let path = if g.macs() == 0 { Path::Reference } else { path }; // see `forward`
     if path == Path::Reference {
         reference::weight_grad(g, input, grad_output, grad_weight);
         return Ok(());
@@ -735,6 +742,7 @@ pub fn backward<T: Real>(
     grad_bias: &mut [T],
     path: Path,
 ) -> crate::error::Result<()> {
+    let path = if g.macs() == 0 { Path::Reference } else { path }; // see `forward`
     if path == Path::Reference {
         reference::input_grad(g, weight, grad_output, grad_input);
         reference::weight_grad(g, input, grad_output, grad_weight);
