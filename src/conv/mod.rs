@@ -34,47 +34,7 @@ pub(crate) fn zero<T: Real>() -> T {
     <T as crate::element::Element>::zero()
 }
 
-/// Element types whose all-zero byte pattern is a valid value equal to
-/// zero, so an output buffer can come zeroed from the allocator.
-///
-/// # Safety
-/// Implement only for types where every all-zero byte pattern is a valid
-/// value (IEEE 754 floats: +0.0).
-pub unsafe trait ZeroBits: Real {}
-
-// SAFETY: all-zero bytes are the f32 +0.0.
-unsafe impl ZeroBits for f32 {}
-// SAFETY: all-zero bytes are the f64 +0.0.
-unsafe impl ZeroBits for f64 {}
-
-/// A vector of `len` zeros straight from the allocator's zeroed memory
-/// (for large outputs: fresh pages, no memset pass), or `Error::Memory`
-/// instead of aborting. Measured: the memset of a filled vector ran with
-/// the interpreter lock held and cost 4 % of a 1×1 forward pass and about
-/// 10 % of the (32, 1, 28, 28)→32 5×5 one.
-pub fn zeroed<T: ZeroBits>(len: usize) -> crate::error::Result<Vec<T>> {
-    let too_big = || {
-        crate::error::Error::Memory(format!(
-            "cannot allocate {len} elements of {} bytes each",
-            std::mem::size_of::<T>()
-        ))
-    };
-    let layout = std::alloc::Layout::array::<T>(len).map_err(|_| too_big())?;
-    if layout.size() == 0 {
-        return Ok(Vec::new());
-    }
-    // SAFETY: the layout has a non-zero size (checked above), as
-    // alloc_zeroed requires.
-    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<T>();
-    if ptr.is_null() {
-        return Err(too_big());
-    }
-    // SAFETY: ptr comes from the global allocator with the layout of
-    // [T; len], which is exactly what Vec<T> with capacity len frees with;
-    // its len elements are initialised, since all-zero bytes are a valid T
-    // (the ZeroBits contract).
-    Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
-}
+pub use crate::buffer::{ZeroBits, zeroed};
 
 /// Which implementation runs (the reference exists for tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -430,13 +430,3 @@ fn transposed_matches_adjoint_reference() {
     transposed(&g, &x, &w, Some(&b), &mut got, Path::Gemm);
     close(&got, &want, "transposed");
 }
-
-#[test]
-fn zeroed_buffers_are_zero_or_a_memory_error() {
-    assert!(zeroed::<f32>(0).unwrap().is_empty());
-    let v = zeroed::<f64>(100_003).unwrap();
-    assert_eq!(v.len(), 100_003);
-    assert!(v.iter().all(|&x| x == 0.0 && x.is_sign_positive()));
-    let err = zeroed::<f32>(usize::MAX / 2).unwrap_err();
-    assert!(matches!(err, crate::error::Error::Memory(_)));
-}

@@ -98,44 +98,7 @@ impl<T: Real> LpNorm<T> {
     }
 }
 
-/// Element types whose all-zero bit pattern is the value zero.
-///
-/// # Safety
-/// Implementors guarantee that every element made of zero bytes is a valid
-/// value (0.0 for floats, 0 for integers).
-pub unsafe trait ZeroBits: Copy {}
-// SAFETY: IEEE 754 +0.0 and integer 0 are all-zero bit patterns.
-unsafe impl ZeroBits for f32 {}
-// SAFETY: as above.
-unsafe impl ZeroBits for f64 {}
-// SAFETY: as above.
-unsafe impl ZeroBits for i64 {}
-
-/// A vector of `len` zeros from the allocator's zeroed memory: for large
-/// outputs the operating system hands out pages that are already zero, so
-/// the output is not written twice (once by a fill, once by the kernel).
-/// A failed allocation is `Error::Memory`, not an abort.
-pub fn zeroed<T: ZeroBits>(len: usize) -> Result<Vec<T>> {
-    if len == 0 || std::mem::size_of::<T>() == 0 {
-        return Ok(Vec::new());
-    }
-    let memory_error = || {
-        Error::Memory(format!(
-            "cannot allocate {len} elements of {} bytes each",
-            std::mem::size_of::<T>()
-        ))
-    };
-    let layout = std::alloc::Layout::array::<T>(len).map_err(|_| memory_error())?;
-    // SAFETY: the layout has a non-zero size (len > 0 and T is not zero-sized).
-    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<T>();
-    if ptr.is_null() {
-        return Err(memory_error());
-    }
-    // SAFETY: `ptr` comes from the global allocator with the layout of
-    // `[T; len]` (so capacity `len` matches the allocation), and all `len`
-    // elements are initialised, because zero bytes are a valid `T` (ZeroBits).
-    Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
-}
+pub use crate::buffer::{ZeroBits, zeroed};
 
 #[cfg(test)]
 mod tests;

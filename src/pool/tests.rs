@@ -398,14 +398,3 @@ fn lp_norm_rejects_non_positive_and_non_finite() {
     assert_eq!(LpNorm::<f32>::new(2.0).unwrap(), LpNorm::Two);
     assert_eq!(LpNorm::<f64>::new(2.0).unwrap().coefficient(1.0, 0.0), 0.0);
 }
-
-#[test]
-fn zeroed_buffers_hold_zeros() {
-    let v: Vec<f32> = zeroed(1 << 20).unwrap();
-    assert!(v.iter().all(|&x| x == 0.0) && v.len() == 1 << 20);
-    assert!(zeroed::<f64>(0).unwrap().is_empty());
-    assert!(matches!(
-        zeroed::<f64>(usize::MAX / 4),
-        Err(crate::error::Error::Memory(_))
-    ));
-}

@@ -133,7 +133,7 @@ fn in_len(g: &ConvGeometry) -> PyResult<usize> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn forward_typed<T: conv::ZeroBits + numpy::Element>(
+fn forward_typed<T: crate::element::Real + conv::ZeroBits + numpy::Element>(
     py: Python<'_>,
     g: &ConvGeometry,
     batched: bool,

@@ -20,7 +20,7 @@
 use super::params::CorrelateParams;
 use super::rows::{RowKernel, TileArgs, correlate_rows_separable};
 use super::taps;
-use crate::buffer::try_filled;
+use crate::buffer::{try_filled, zeroed};
 use crate::error::{Error, Result};
 use crate::pad::{Boundary, source_index};
 use crate::simd::{self, Level};
@@ -66,28 +66,6 @@ fn source(i: isize, len: usize, boundary: Boundary) -> Option<usize> {
     } else {
         source_index(i, len, boundary)
     }
-}
-
-/// A zero-filled buffer from the allocator's zeroed pages: the engine writes
-/// every output element, so a separate zeroing pass over a large output
-/// would only cost memory bandwidth.
-fn zeroed<T: RowKernel>(len: usize) -> Result<Vec<T>> {
-    let bytes = len.checked_mul(std::mem::size_of::<T>());
-    if len == 0 || bytes == Some(0) {
-        return Ok(Vec::new());
-    }
-    let too_big = || Error::Memory(format!("cannot allocate an output of {len} elements"));
-    let layout = std::alloc::Layout::array::<T>(len).map_err(|_| too_big())?;
-    // SAFETY: the layout has a non-zero size (checked above), as
-    // `alloc_zeroed` requires.
-    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<T>();
-    if ptr.is_null() {
-        return Err(too_big());
-    }
-    // SAFETY: `ptr` comes from the global allocator with the layout of
-    // `[T; len]`; all `len` elements are initialised, since all-zero bits
-    // are a valid `T` (the safety contract of `RowKernel`).
-    Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
 }
 
 /// Correlates `input` with `kernel` under `boundary` (with `fill` where the

@@ -7,6 +7,7 @@
 //! FMA chains cover the FMA latency on two FMA ports, and each tap costs one
 //! unaligned load per FMA plus one broadcast per eight FMAs.
 
+use crate::buffer::ZeroBits;
 use crate::element::Element;
 use crate::simd::Level;
 
@@ -31,13 +32,9 @@ pub struct TileArgs<'a, T> {
 }
 
 /// An element type the plane engine can run on; float types override
-/// [`RowKernel::correlate_rows`] with SIMD kernels.
-///
-/// # Safety
-/// The all-zero bit pattern must be a valid value of the type (the engine
-/// takes its output buffer from the allocator's zeroed memory). Implemented
-/// for the primitive numeric types and complex pairs of floats only.
-pub unsafe trait RowKernel: Element {
+/// [`RowKernel::correlate_rows`] with SIMD kernels. `ZeroBits` because the
+/// engine takes its output buffer from the allocator's zeroed memory.
+pub trait RowKernel: Element + ZeroBits {
     /// Computes the tile into `out` (row `r` at `out[r * out_stride..][..tw]`).
     fn correlate_rows(a: &TileArgs<'_, Self>, out: &mut [Self], level: Level) {
         let _ = level;
@@ -187,9 +184,7 @@ pub fn generic<T: Element>(a: &TileArgs<'_, T>, out: &mut [T]) {
 }
 
 macro_rules! plain_row_kernel {
-    // SAFETY: primitive integers and complex pairs of floats are valid
-    // (and zero) when all bits are zero.
-    ($($t:ty),*) => {$(unsafe impl RowKernel for $t {})*};
+    ($($t:ty),*) => {$(impl RowKernel for $t {})*};
 }
 plain_row_kernel!(
     i8,
@@ -374,8 +369,7 @@ avx2_row_kernel!(
 
 macro_rules! float_row_kernel {
     ($t:ty, $avx2:ident) => {
-        // SAFETY: all-zero bits are the float 0.0.
-        unsafe impl RowKernel for $t {
+        impl RowKernel for $t {
             fn correlate_rows(a: &TileArgs<'_, Self>, out: &mut [Self], level: Level) {
                 #[cfg(target_arch = "x86_64")]
                 if level >= Level::Avx2Fma && crate::simd::level() >= Level::Avx2Fma {
