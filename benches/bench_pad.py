@@ -1,7 +1,8 @@
 """Benchmark: rustconv.pad against torch.nn.functional.pad and numpy.pad.
 
 Run ``python benches/bench_pad.py`` (``--quick`` for fewer repetitions).
-Every contender runs in this one process, interleaved call by call, and the
+Every contender runs in this one process, interleaved call by call (each call
+after a 20 ms pause, so no library's threads still spin from the last), and the
 table gives medians, ratios (the other library's time / rustconv's) and each
 time as a fraction of the memory-copy rate measured in the same run with a
 large ``numpy.copyto`` (bytes read + written). Padding is memory-bound, so
@@ -28,6 +29,9 @@ except ImportError:  # torch is optional: its columns are left empty
     torch = None
 
 
+SETTLE_SECONDS = 0.02
+
+
 def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
@@ -41,6 +45,10 @@ def interleaved(contenders: dict[str, Callable[[], object]], repeats: int) -> di
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(repeats):
         for name, fn in contenders.items():
+            # No library's worker threads still spinning from the previous
+            # call: torch's OpenMP threads poll for several milliseconds and
+            # took a core from whichever contender ran next.
+            time.sleep(SETTLE_SECONDS)
             times[name].append(timed(fn))
     return {name: (statistics.median(t), min(t)) for name, t in times.items()}
 

@@ -108,6 +108,12 @@ class Config:
     big_shape: tuple[int, int, int, int]  # larger than the last-level cache
     pad: int = 3
     suffix: str = ""
+    # Seconds of pause before each timed call, so that no library's worker
+    # threads are still spinning from the previous call: torch's OpenMP
+    # threads keep polling for several milliseconds after each operation, and
+    # on 2 cores they took a core from whichever contender ran next (pad and
+    # pooling against torch moved by 1.5-2x with and without the pause).
+    settle: float = 0.02
 
 
 FULL = Config(
@@ -173,6 +179,7 @@ SMOKE = Config(
     pool_shape=(1, 4, 16, 16),
     big_shape=(2, 4, 32, 32),
     suffix="-smoke",
+    settle=0.0,
 )
 
 
@@ -202,6 +209,7 @@ def measure(cfg: Config, fast: dict[str, Fn], slow: dict[str, Fn] | None = None)
     result: dict[str, float] = {}
     for r in range(rounds):
         for name, fn in fast.items():
+            time.sleep(cfg.settle)
             times[name].append(timed(fn))
         if slow and r == rounds // 2:
             for name, fn in slow.items():
@@ -862,8 +870,9 @@ def report(cfg: Config, m: Machine, res: Results, load_before: tuple[float, ...]
         f"- Versions: {versions()}.",
         f"- Threads: rustconv, torch and OpenCV on all {m.cores} cores; scipy.signal, scipy.ndimage and "
         "numpy.convolve single-threaded (as they are); numpy matmul on its BLAS threads.",
-        "- Method: every contender called once to warm up, then the fast ones take turns call by call; "
-        "medians. Ratio = the other library's time / rustconv's (above 1: rustconv is faster).",
+        "- Method: every contender called once to warm up, then the fast ones take turns call by call, "
+        f"each timed call after a {cfg.settle * 1000:.0f} ms pause (so no library's threads are still "
+        "spinning from the previous call); medians. Ratio = the other library's time / rustconv's (above 1: rustconv is faster).",
         *(
             [
                 f"- **The machine was busy** (load average {load_before[0]:.1f} on {m.cores} cores before "
