@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// 0 means "all cores"; set by `set_num_threads` or `RUSTCONV_NUM_THREADS`.
@@ -81,33 +81,53 @@ pub fn resolve(workers: Option<i64>) -> Result<usize> {
     }
 }
 
-/// The cached pools and the process they were started in.
-struct Pools {
+/// The pools started by one process, and that process.
+struct ProcessPools {
     pid: u32,
-    map: HashMap<usize, Arc<rayon::ThreadPool>>,
+    map: Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>,
+}
+
+/// The pool cache of the current process. A forked child inherits the
+/// parent's pools but none of their threads (a job installed on one would
+/// wait forever), and possibly the cache's lock held by a parent thread that
+/// does not exist in the child (locking it would wait forever). So a child
+/// never touches its parent's cache at all: on the first call after a fork
+/// it installs a cache of its own. The parent's cache is leaked, not dropped
+/// (dropping would signal threads that do not exist in this process).
+fn process_pools() -> &'static ProcessPools {
+    static CURRENT: AtomicPtr<ProcessPools> = AtomicPtr::new(std::ptr::null_mut());
+    let pid = std::process::id();
+    let seen = CURRENT.load(Ordering::Acquire);
+    // SAFETY: a non-null pointer in CURRENT comes from Box::leak below and
+    // is never freed, so it is valid for 'static.
+    if let Some(current) = unsafe { seen.as_ref() }
+        && current.pid == pid
+    {
+        return current;
+    }
+    let fresh: &'static mut ProcessPools = Box::leak(Box::new(ProcessPools {
+        pid,
+        map: Mutex::new(HashMap::new()),
+    }));
+    match CURRENT.compare_exchange(seen, fresh, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => fresh,
+        Err(other) => {
+            // Another thread of this process installed its cache first; use
+            // that one. `fresh` was never shared, so it can be freed.
+            // SAFETY: `fresh` came from Box::leak just above and no other
+            // reference to it exists.
+            drop(unsafe { Box::from_raw(fresh as *mut ProcessPools) });
+            // SAFETY: as for `seen` above.
+            unsafe { &*other }
+        }
+    }
 }
 
 fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
-    static POOLS: OnceLock<Mutex<Pools>> = OnceLock::new();
-    let pools = POOLS.get_or_init(|| {
-        Mutex::new(Pools {
-            pid: std::process::id(),
-            map: HashMap::new(),
-        })
-    });
-    let mut guard = pools
+    let mut map = process_pools()
+        .map
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let pid = std::process::id();
-    if guard.pid != pid {
-        // A forked child inherits the parent's pools but none of their
-        // threads: a job installed on one would wait forever. The dead pools
-        // are leaked, not dropped (dropping would signal threads that do not
-        // exist in this process), and new ones are started on demand.
-        std::mem::forget(std::mem::take(&mut guard.map));
-        guard.pid = pid;
-    }
-    let map = &mut guard.map;
     if let Some(p) = map.get(&threads) {
         return Ok(Arc::clone(p));
     }

@@ -247,3 +247,62 @@ def test_fork_after_use_does_not_deadlock() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert proc.stdout.strip().endswith("ok"), proc.stdout
+
+
+# A fork taken while another thread holds the pool cache's lock (it is held
+# while a pool of a new size starts its threads): the child must not wait on
+# a lock whose owner does not exist in it. Before rustconv gave each process
+# its own cache, two of three runs of this script left a child hanging.
+FORK_RACE_SCRIPT = textwrap.dedent(
+    """
+    import os, sys, threading, time
+    import numpy as np
+    import rustconv
+
+    x = np.ones((1, 2, 6, 6), np.float32)
+    w = np.ones((2, 2, 3, 3), np.float32)
+    want = rustconv.conv2d(x, w)
+    stop = False
+
+    def build_pools():
+        # Each new worker count starts a pool while holding the pool cache's lock.
+        for k in range(2, 26):
+            if stop:
+                break
+            rustconv.conv2d(x, w, workers=k)
+
+    t = threading.Thread(target=build_pools)
+    t.start()
+    hung = failed = forks = 0
+    while t.is_alive() and forks < 200:
+        pid = os.fork()
+        if pid == 0:
+            ok = np.array_equal(rustconv.conv2d(x, w, workers=2), want)
+            os._exit(0 if ok else 3)
+        forks += 1
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                failed += os.waitstatus_to_exitcode(status) != 0
+                break
+            time.sleep(0.001)
+        else:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            hung += 1
+    stop = True
+    t.join()
+    print(f"forks {forks} hung {hung} failed {failed}", flush=True)
+    sys.exit(1 if hung or failed else 0)
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_fork_while_another_thread_starts_a_pool() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", FORK_RACE_SCRIPT], capture_output=True, text=True, timeout=240, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert "hung 0 failed 0" in proc.stdout, proc.stdout
