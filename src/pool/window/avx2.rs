@@ -403,24 +403,27 @@ impl<'a> Engine<'a> {
             _ => _mm256_set1_ps(1.0),
         };
         for &segment in &self.segments {
-            // SAFETY (all three): every row pointer addresses a whole input
-            // row; a direct segment's loads lie inside their rows (checked
-            // in `new`), and a masked load touches only the lanes its mask
-            // selects, which lie inside the row too.
+            // Every row pointer addresses a whole input row; a direct
+            // segment's loads lie inside their rows (checked in `new`), and
+            // a masked load touches only the lanes its mask selects, which
+            // lie inside the row too.
             match segment {
                 Segment::Direct4(start) => {
+                    // SAFETY: direct loads inside their rows (see above).
                     let acc = unsafe { self.direct::<OP, S, 4>(rows, start) };
                     for (i, acc) in acc.into_iter().enumerate() {
                         self.store(out, start + 8 * i, acc, divisor);
                     }
                 }
                 Segment::Direct1(start) => {
+                    // SAFETY: direct loads inside their rows (see above).
                     let [acc] = unsafe { self.direct::<OP, S, 1>(rows, start) };
                     self.store(out, start, acc, divisor);
                 }
                 Segment::Masked(b) => {
                     let loads =
                         &self.loads[b * self.loads_per_block..(b + 1) * self.loads_per_block];
+                    // SAFETY: masked loads touch only lanes inside their rows (see above).
                     let acc = unsafe {
                         if S == 2 {
                             self.masked_stride2::<OP>(rows, loads)
