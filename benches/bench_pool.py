@@ -2,7 +2,10 @@
 
 Runs each case interleaved (rustconv, torch, rustconv, ...), reports medians,
 the ratio torch / rustconv, and the effective bandwidth (input read + output
-written) as a fraction of the same run's ``numpy.copyto`` rate.
+written) as a fraction of the same run's ``numpy.copyto`` rate. On a shared
+machine wall-clock times swing with the other processes' load, so rustconv's
+CPU time per call (all its threads, ``time.process_time``) is printed too: it
+moves with the work done, not with the waiting.
 
     python benches/bench_pool.py            # full run
     python benches/bench_pool.py --quick    # fewer repetitions
@@ -20,24 +23,35 @@ import numpy as np
 
 import rustconv
 
+CPU: dict[str, float] = {}
+"""Median CPU seconds per call of the last `interleaved` run, by name."""
 
-def median_time(fn: Callable[[], Any], repeats: int) -> float:
-    times = []
+
+def median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, float]:
+    """Median wall-clock and CPU seconds of `repeats` calls."""
+    times, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
+        cpu.append(time.process_time() - start_cpu)
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(times), statistics.median(cpu)
 
 
 def interleaved(fns: dict[str, Callable[[], Any]], rounds: int, per_round: int) -> dict[str, float]:
-    """Median over rounds; each round times every function in turn."""
+    """Median over rounds; each round times every function in turn. The
+    median CPU times go to `CPU`."""
     for fn in fns.values():
         fn()  # warm-up: page faults, thread pools, caches
     samples: dict[str, list[float]] = {name: [] for name in fns}
+    cpu: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
-            samples[name].append(median_time(fn, per_round))
+            wall, used = median_time(fn, per_round)
+            samples[name].append(wall)
+            cpu[name].append(used)
+    CPU.clear()
+    CPU.update({name: statistics.median(values) for name, values in cpu.items()})
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -117,8 +131,11 @@ def main() -> None:
     print(
         f"numpy.copyto 64 MiB: {rate / 1e9:.1f} GB/s (read + write); load average {os.getloadavg()[0]:.1f}\n"
     )
-    print("| case | rustconv ms | torch ms | torch / rustconv | rustconv GB/s | fraction of copy rate |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| case | rustconv ms | torch ms | torch / rustconv | rustconv GB/s | fraction of copy rate "
+        "| rustconv CPU ms |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for name, ours, theirs, out_shape in cases:
         fns = {"rustconv": ours}
         if theirs is not None:
@@ -131,13 +148,15 @@ def main() -> None:
         torch_ms = f"{torch_t * 1e3:.2f}" if torch_t else "n/a"
         gbps = moved / ours_t
         print(
-            f"| {name} | {ours_t * 1e3:.2f} | {torch_ms} | {ratio} | {gbps / 1e9:.1f} | {gbps / rate:.2f} |"
+            f"| {name} | {ours_t * 1e3:.2f} | {torch_ms} | {ratio} | {gbps / 1e9:.1f} | {gbps / rate:.2f} "
+            f"| {CPU['rustconv'] * 1e3:.2f} |"
         )
     print(f"\nout of cache: float32 {big.shape} ({big.nbytes / 2**20:.0f} MiB), rustconv alone\n")
     print(
-        f"| case | {cores} threads ms | 1 thread ms | scaling | {cores} threads GB/s | fraction of copy rate |"
+        f"| case | {cores} threads ms | 1 thread ms | scaling | {cores} threads GB/s | fraction of copy rate "
+        f"| CPU ms {cores} threads / 1 thread |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for name, call, out_shape in big_cases:
         times = interleaved(
             {"all": lambda call=call: call(-1), "one": lambda call=call: call(1)}, max(rounds // 3, 3), 1
@@ -146,7 +165,7 @@ def main() -> None:
         gbps = moved / times["all"]
         print(
             f"| {name} | {times['all'] * 1e3:.1f} | {times['one'] * 1e3:.1f} | {times['one'] / times['all']:.2f}x "
-            f"| {gbps / 1e9:.1f} | {gbps / rate:.2f} |"
+            f"| {gbps / 1e9:.1f} | {gbps / rate:.2f} | {CPU['all'] * 1e3:.1f} / {CPU['one'] * 1e3:.1f} |"
         )
 
 

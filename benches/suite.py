@@ -1008,6 +1008,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "perf")
     parser.add_argument("--no-plots", action="store_true", help="write the table only")
+    parser.add_argument(
+        "--only", nargs="+", metavar="STEP", help="run only these steps: conv, image, auto, pool, pad"
+    )
     args = parser.parse_args(argv)
     cfg = SMOKE if args.smoke else QUICK if args.quick else FULL
     args.out.mkdir(parents=True, exist_ok=True)
@@ -1023,6 +1026,8 @@ def main(argv: list[str] | None = None) -> int:
     m = machine(cfg)
     res = Results()
     for step in (conv_rows, image_rows, auto_rows, pool_rows, pad_rows):
+        if args.only and step.__name__.removesuffix("_rows") not in args.only:
+            continue
         print(f"[{time.perf_counter() - start:6.1f} s] {step.__name__}", file=sys.stderr, flush=True)
         step(cfg, res)
     text = report(cfg, m, res, load_before, time.perf_counter() - start)

@@ -398,3 +398,123 @@ fn lp_norm_rejects_non_positive_and_non_finite() {
     assert_eq!(LpNorm::<f32>::new(2.0).unwrap(), LpNorm::Two);
     assert_eq!(LpNorm::<f64>::new(2.0).unwrap().coefficient(1.0, 0.0), 0.0);
 }
+
+/// The float32 separable engine (max, average, L1 and L2 pooling with
+/// stride 1 or 2 along the width) against the reference, bitwise, on rows
+/// several vectors long: odd widths, ceil mode, padding, dilation across
+/// rows (and along the width, which must fall back), count_include_pad,
+/// divisor_override, NaN, ±inf, signed zeros and ties; every level.
+#[test]
+fn separable_engine_float32_every_level() {
+    let mut rng = Rng(0x0dd_5eed);
+    let bits32 = |a: &[f32], b: &[f32]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+    };
+    let mut engine_cases = 0;
+    for case in 0..500 {
+        let rank = 1 + rng.below(3);
+        let spatial: Vec<usize> = (0..rank)
+            .map(|axis| {
+                if axis + 1 == rank {
+                    // Up to 18 blocks of 8 outputs: runs of four direct
+                    // blocks at stride 2 too.
+                    1 + rng.below(150)
+                } else {
+                    1 + rng.below(6)
+                }
+            })
+            .collect();
+        let kernel: Vec<i64> = (0..rank).map(|_| 1 + rng.below(5) as i64).collect();
+        let stride: Vec<i64> = (0..rank)
+            .map(|axis| {
+                if axis + 1 == rank && case % 7 != 0 {
+                    1 + rng.below(2) as i64
+                } else {
+                    1 + rng.below(3) as i64
+                }
+            })
+            .collect();
+        let padding: Vec<i64> = kernel
+            .iter()
+            .map(|&k| rng.below(k as usize / 2 + 1) as i64)
+            .collect();
+        let dilation: Vec<i64> = (0..rank)
+            .map(|axis| {
+                if axis + 1 == rank && case % 5 != 0 {
+                    1
+                } else {
+                    1 + rng.below(2) as i64
+                }
+            })
+            .collect();
+        let ceil = rng.below(2) == 1;
+        let planes = 1 + rng.below(3);
+        let Ok(g) = PoolGeometry::new(
+            planes, &spatial, &kernel, &stride, &padding, &dilation, ceil, "test",
+        ) else {
+            continue;
+        };
+        if g.stride[2] <= 2 && g.dilation[2] == 1 {
+            engine_cases += 1;
+        }
+        let n = g.planes * g.out_plane();
+        let mut input: Vec<f32> = rng
+            .awkward(g.planes * g.in_plane())
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
+        for v in input.iter_mut() {
+            match rng.below(30) {
+                0 => *v = -0.0,
+                1 => *v = 0.0,
+                2 => *v = f32::NEG_INFINITY,
+                _ => {}
+            }
+        }
+        let (mut want, mut want_idx) = (vec![f32::NAN; n], vec![0; n]);
+        reference::max_pool(&g, &input, &mut want, &mut want_idx);
+        for level in levels() {
+            let mut got = vec![f32::NAN; n];
+            max_pool_at(level, &g, &input, &mut got, None);
+            assert!(bits32(&got, &want), "max {g:?} {level:?}");
+        }
+        for count_include_pad in [false, true] {
+            for divisor_override in [None, Some(3), Some(4)] {
+                let mut want = vec![f32::NAN; n];
+                reference::avg_pool(&g, &input, &mut want, count_include_pad, divisor_override);
+                for level in levels() {
+                    let mut got = vec![f32::NAN; n];
+                    avg_pool_at(
+                        level,
+                        &g,
+                        &input,
+                        &mut got,
+                        count_include_pad,
+                        divisor_override,
+                    );
+                    assert!(
+                        bits32(&got, &want),
+                        "avg {g:?} {level:?} {count_include_pad} {divisor_override:?}"
+                    );
+                }
+            }
+        }
+        if g.padding != [0; 3] || g.dilation != [1; 3] {
+            continue;
+        }
+        for p in [1.0, 2.0] {
+            let norm = LpNorm::<f32>::new(p).unwrap();
+            let mut want = vec![f32::NAN; n];
+            reference::lp_pool(&g, &input, &mut want, norm);
+            for level in levels() {
+                let mut got = vec![f32::NAN; n];
+                lp_pool_at(level, &g, &input, &mut got, norm);
+                assert!(bits32(&got, &want), "lp {p} {g:?} {level:?}");
+            }
+        }
+    }
+    assert!(engine_cases > 200, "{engine_cases}");
+}

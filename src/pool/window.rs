@@ -477,6 +477,10 @@ pub fn max_pool_at<T: Real>(
         && level >= Level::Avx2Fma
         && TypeId::of::<T>() == TypeId::of::<f32>();
     let parallel = is_parallel(g);
+    let indices = match indices {
+        None if separable_f32(level, g, input, out, MAX, || Some(Finish::Keep)) => return,
+        other => other,
+    };
     match indices {
         #[cfg(target_arch = "x86_64")]
         None if avx2 => {
@@ -520,6 +524,104 @@ unsafe fn cast_f32_mut<T>(slice: &mut [T]) -> &mut [f32] {
     // SAFETY: T is f32 (the caller's contract): same layout and length, and
     // the borrow is carried over.
     unsafe { std::slice::from_raw_parts_mut(slice.as_mut_ptr().cast::<f32>(), slice.len()) }
+}
+
+/// A row of the float32 separable engine with reduction `OP`.
+#[cfg(target_arch = "x86_64")]
+struct EngineRow<'a, const OP: u8>(avx2::Engine<'a>);
+
+#[cfg(target_arch = "x86_64")]
+impl<const OP: u8> Row<f32> for EngineRow<'_, OP> {
+    #[inline(always)]
+    fn row(&self, r: usize, out: &mut [f32]) {
+        // SAFETY: `separable_f32` builds this kernel only when `level`
+        // (from `simd::level()`, or a test's level at most that) has AVX2
+        // and FMA.
+        unsafe { self.0.row::<OP>(r, out) }
+    }
+}
+
+/// Runs the float32 AVX2 separable engine (window/avx2.rs) with reduction
+/// `op` when T is f32, `level` has AVX2 and the geometry suits it; says
+/// whether it ran. Its results are bitwise those of the portable kernels.
+#[allow(unused_variables)]
+fn separable_f32<T: Real>(
+    level: Level,
+    g: &PoolGeometry,
+    input: &[T],
+    out: &mut [T],
+    op: u8,
+    finish: impl FnOnce() -> Option<Finish>,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if level < Level::Avx2Fma || TypeId::of::<T>() != TypeId::of::<f32>() {
+            return false;
+        }
+        let Some(finish) = finish() else {
+            return false;
+        };
+        // SAFETY: T is f32 (checked just above).
+        let (input, out) = unsafe { (cast_f32(input), cast_f32_mut(out)) };
+        let Some(engine) = avx2::Engine::new(g, input, finish) else {
+            return false;
+        };
+        let (width, parallel) = (g.output[2], is_parallel(g));
+        match op {
+            MAX => for_each_row(
+                out,
+                width,
+                parallel,
+                Level::Scalar,
+                &EngineRow::<{ MAX }>(engine),
+            ),
+            SUM => for_each_row(
+                out,
+                width,
+                parallel,
+                Level::Scalar,
+                &EngineRow::<{ SUM }>(engine),
+            ),
+            SUM_SQUARES => for_each_row(
+                out,
+                width,
+                parallel,
+                Level::Scalar,
+                &EngineRow::<{ SUM_SQUARES }>(engine),
+            ),
+            _ => for_each_row(
+                out,
+                width,
+                parallel,
+                Level::Scalar,
+                &EngineRow::<{ SUM_ABS }>(engine),
+            ),
+        }
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// The window reduction of the separable engine: the max of
+/// [`takes_max`], or a sum of `x`, `x²` or `|x|` (average and Lp pooling).
+pub(crate) const MAX: u8 = 0;
+pub(crate) const SUM: u8 = 1;
+pub(crate) const SUM_SQUARES: u8 = 2;
+pub(crate) const SUM_ABS: u8 = 3;
+
+/// What the engine does to each reduced window before storing it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Finish {
+    /// Store as is (max, L1).
+    Keep,
+    /// The square root (L2).
+    Sqrt,
+    /// Divide by a fixed divisor (`divisor_override`).
+    Divide(f32),
+    /// Divide by torch's divisor, `row factor · width factor` (both exact
+    /// integers in float32, and so is their product).
+    DivideByWindow { count_include_pad: bool },
 }
 
 /// The float32 max row with the AVX2 sweeps; only built when the CPU has
@@ -706,6 +808,15 @@ pub fn avg_pool_at<T: Real>(
     if g.planes == 0 {
         return;
     }
+    let exact_in_float = g.kernel.iter().product::<usize>() < 1 << 24;
+    let finish = || match divisor_override {
+        // Converted as the portable kernel converts it.
+        Some(d) => Some(Finish::Divide(d as f32)),
+        None => exact_in_float.then_some(Finish::DivideByWindow { count_include_pad }),
+    };
+    if separable_f32(level, g, input, out, SUM, finish) {
+        return;
+    }
     let width_divisors = divisors(g, count_include_pad);
     let kernel = AvgRow {
         width_factors: width_divisors
@@ -717,7 +828,7 @@ pub fn avg_pool_at<T: Real>(
         // volume; below 2^24 the float product of the factors is exact (and
         // equal to converting the integer product), so it can be formed per
         // element without an integer-to-float conversion in the loop.
-        exact_in_float: g.kernel.iter().product::<usize>() < 1 << 24,
+        exact_in_float,
         count_include_pad,
         divisor_override,
         rows: PoolRows {
@@ -792,6 +903,16 @@ pub fn lp_pool_at<T: Real>(
     // No planes (a zero-size batch or channel axis): nothing to compute, and
     // the per-width tables below could be huge for a wide empty input.
     if g.planes == 0 {
+        return;
+    }
+    let engine = match norm {
+        LpNorm::One => Some((SUM_ABS, Finish::Keep)),
+        LpNorm::Two => Some((SUM_SQUARES, Finish::Sqrt)),
+        LpNorm::Other(_) => None,
+    };
+    if let Some((op, finish)) = engine
+        && separable_f32(level, g, input, out, op, || Some(finish))
+    {
         return;
     }
     // One instantiation per norm, so that no loop branches on it.
