@@ -19,6 +19,7 @@ pub mod params;
 pub mod reference;
 
 mod im2col;
+mod winograd;
 
 use crate::element::Real;
 use crate::pad::Boundary;
@@ -46,6 +47,9 @@ pub enum Path {
     Gemm,
     /// The direct path wherever it applies (tests), GEMM elsewhere.
     Direct,
+    /// Winograd F(2×2, 3×3) wherever it applies (tests), GEMM's choice
+    /// elsewhere.
+    Winograd,
 }
 
 /// Whether the direct per-channel path runs: one input channel per group
@@ -57,7 +61,7 @@ pub fn uses_direct(g: &ConvGeometry, path: Path) -> bool {
     match path {
         Path::Reference => false,
         Path::Direct => applies,
-        Path::Gemm => applies && g.out_per_group() <= DIRECT_MAX_OUT_PER_GROUP,
+        Path::Gemm | Path::Winograd => applies && g.out_per_group() <= DIRECT_MAX_OUT_PER_GROUP,
     }
 }
 
@@ -304,6 +308,9 @@ pub fn forward<T: Real>(
     let path = if g.macs() == 0 { Path::Reference } else { path };
     if path == Path::Reference {
         return reference::forward(g, input, weight, bias, out);
+    }
+    if winograd::chosen(g, path) {
+        return winograd::forward(g, input, weight, bias, out);
     }
     let plan = Plan::new::<T>(g);
     if uses_direct(g, path) {
