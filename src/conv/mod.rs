@@ -446,6 +446,9 @@ pub fn input_grad<T: Real>(
     if path == Path::Reference {
         return reference::input_grad(g, weight, grad_output, grad_input);
     }
+    if winograd::chosen(g, path) {
+        return winograd::input_grad(g, weight, grad_output, grad_input);
+    }
     let plan = Plan::new::<T>(g);
     if uses_direct(g, path) {
         let im = Im2col::new(g, Boundary::Constant);
@@ -713,7 +716,7 @@ pub fn backward<T: Real>(
     if path == Path::Reference {
         reference::input_grad(g, weight, grad_output, grad_input);
         reference::weight_grad(g, input, grad_output, grad_weight);
-    } else if uses_direct(g, path) {
+    } else if uses_direct(g, path) || winograd::chosen(g, path) {
         input_grad(g, weight, grad_output, grad_input, path);
         weight_and_input(g, input, weight, grad_output, grad_weight, None)?;
     } else {
