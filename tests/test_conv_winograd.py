@@ -37,8 +37,13 @@ LAYERS = [((2, 64, 56, 56), 64), ((4, 256, 14, 14), 256), ((3, 17, 13, 11), 19)]
 @pytest.mark.parametrize(("shape", "out_channels"), LAYERS)
 @pytest.mark.parametrize(("dtype", "tol"), [(np.float32, 2e-5), (np.float64, 1e-11)])
 def test_forward_and_input_grad_accuracy(
-    shape: tuple[int, int, int, int], out_channels: int, dtype: type, tol: float
+    shape: tuple[int, int, int, int],
+    out_channels: int,
+    dtype: type,
+    tol: float,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("RUSTCONV_WINOGRAD", "1")  # the small layer too (the deep ones take it by default)
     rng = np.random.default_rng(5)
     x = rng.standard_normal(shape)
     w = rng.standard_normal((out_channels, shape[1], 3, 3)) / np.sqrt(9 * shape[1])
@@ -66,7 +71,7 @@ def test_matches_im2col_path(padding: int, size: tuple[int, int], monkeypatch: p
     dy = rng.standard_normal((2, 20, size[0] + 2 * padding - 2, size[1] + 2 * padding - 2))
     im2col = rustconv.conv2d(x, w, b, padding=padding)
     im2col_grads = rustconv.conv2d_backward(dy, x, w, padding=padding)
-    monkeypatch.delenv("RUSTCONV_WINOGRAD")  # the default: Winograd for these channel counts
+    monkeypatch.setenv("RUSTCONV_WINOGRAD", "1")  # Winograd wherever it applies
     winograd = rustconv.conv2d(x, w, b, padding=padding)
     grads = rustconv.conv2d_backward(dy, x, w, padding=padding)
     np.testing.assert_allclose(winograd, im2col, rtol=1e-12, atol=1e-12)
@@ -75,6 +80,20 @@ def test_matches_im2col_path(padding: int, size: tuple[int, int], monkeypatch: p
     )
     for got, want in zip(grads, im2col_grads, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_default_dispatch_takes_winograd_on_deep_layers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default path differs from the im2col path in the last bits on a deep layer (so it is
+    not im2col) while agreeing to float32 accuracy."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 64, 20, 20)).astype(np.float32)
+    w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)
+    monkeypatch.delenv("RUSTCONV_WINOGRAD", raising=False)
+    default = rustconv.conv2d(x, w, padding=1)
+    monkeypatch.setenv("RUSTCONV_WINOGRAD", "0")
+    im2col = rustconv.conv2d(x, w, padding=1)
+    assert not np.array_equal(default, im2col)
+    assert rel_err(default, im2col.astype(np.float64)) < 2e-6
 
 
 def test_bitwise_identical_for_every_thread_count() -> None:
