@@ -235,6 +235,9 @@ fn transform_input<T: Real>(
 
 /// Aᵀ m A (plus the bias) of every tile of tile rows `rows`, from `m`
 /// (16 × C_out × tiles) into `out` (the task's samples, from `n0`).
+// Each tile reads the same index of 16 row slices: an index loop is clearer
+// than a 16-way zip.
+#[allow(clippy::needless_range_loop)]
 fn transform_output<T: Real>(
     layer: &Layer,
     m: &[T],
