@@ -133,8 +133,8 @@ fn transform_weights<T: Real>(
     u
 }
 
-/// Per-worker buffers: V and M of one block, and the four deinterleaved
-/// input rows of one tile row.
+/// Per-worker buffers: V and M of one block, and the rows one tile row's
+/// transforms work in.
 struct Scratch<T> {
     v: Vec<T>,
     m: Vec<T>,
@@ -164,7 +164,9 @@ fn partition(layer: &Layer) -> (usize, usize) {
 
 /// Bᵀ d B of every tile of tile rows `rows` (global tile-row indices within
 /// the task starting at sample `n0`) and every input channel, into `v`
-/// (16 × C_in × tiles).
+/// (16 × C_in × tiles). Both halves run on whole rows (Bᵀ d on the four
+/// padded input rows, then · B on their even and odd columns), so every
+/// loop is element-wise over contiguous slices and vectorises.
 fn transform_input<T: Real>(
     layer: &Layer,
     input: &[T],
@@ -178,55 +180,78 @@ fn transform_input<T: Real>(
     let plane = layer.in_h * layer.in_w;
     let width = 2 * tw + 2;
     let half = tw + 1;
-    // 4 padded rows, then their even and odd columns (4 × 2 × half).
-    let buf = scratch_slice(buf, 4 * width + 8 * half);
-    let (padded, split) = buf.split_at_mut(4 * width);
+    // 4 padded rows, their Bᵀ combinations, then those split into even and
+    // odd columns (4 × 2 × half).
+    let buf = scratch_slice(buf, 8 * width + 8 * half);
+    let (padded, rest) = buf.split_at_mut(4 * width);
+    let (combined, split) = rest.split_at_mut(4 * width);
+    // Columns [x0, x1) of a padded row exist in the input.
+    let x0 = layer.off_w.clamp(0, width as isize) as usize;
+    let x1 = (layer.off_w + layer.in_w as isize).clamp(0, width as isize) as usize;
     for c in 0..layer.in_channels {
         for (local, row) in rows.clone().enumerate() {
             let (n, ty) = (n0 + row / th, row % th);
             let x_plane = &input[(n * layer.in_channels + c) * plane..][..plane];
-            for i in 0..4 {
+            for (i, dst) in padded.chunks_exact_mut(width).enumerate() {
                 let y = (2 * ty + i) as isize - layer.off_h;
-                let dst = &mut padded[i * width..][..width];
-                dst.fill(zero::<T>());
-                if y < 0 || y >= layer.in_h as isize {
+                if y < 0 || y >= layer.in_h as isize || x1 <= x0 {
+                    dst.fill(zero::<T>());
                     continue;
                 }
                 let src = &x_plane[y as usize * layer.in_w..][..layer.in_w];
-                // Columns x in [x0, x1) of the padded row exist in the input.
-                let x0 = layer.off_w.clamp(0, width as isize) as usize;
-                let x1 = (layer.off_w + layer.in_w as isize).clamp(0, width as isize) as usize;
-                if x1 > x0 {
-                    let s0 = (x0 as isize - layer.off_w) as usize;
-                    dst[x0..x1].copy_from_slice(&src[s0..s0 + (x1 - x0)]);
+                let s0 = (x0 as isize - layer.off_w) as usize;
+                dst[..x0].fill(zero::<T>());
+                dst[x0..x1].copy_from_slice(&src[s0..s0 + (x1 - x0)]);
+                dst[x1..].fill(zero::<T>());
+            }
+            // Bᵀ d: rows d0 − d2, d1 + d2, d2 − d1, d1 − d3.
+            {
+                let (p0, r) = padded.split_at(width);
+                let (p1, r) = r.split_at(width);
+                let (p2, p3) = r.split_at(width);
+                let (q0, r) = combined.split_at_mut(width);
+                let (q1, r) = r.split_at_mut(width);
+                let (q2, q3) = r.split_at_mut(width);
+                for x in 0..width {
+                    q0[x] = p0[x] - p2[x];
+                    q1[x] = p1[x] + p2[x];
+                    q2[x] = p2[x] - p1[x];
+                    q3[x] = p1[x] - p3[x];
                 }
             }
-            // Bᵀ d along rows, on the even and odd columns separately.
             let (even, odd) = split.split_at_mut(4 * half);
-            for j in 0..half {
-                let d = |i: usize, k: usize| padded[i * width + 2 * j + k];
-                for k in 0..2 {
-                    let (d0, d1, d2, d3) = (d(0, k), d(1, k), d(2, k), d(3, k));
-                    let dst = if k == 0 { &mut *even } else { &mut *odd };
-                    dst[j] = d0 - d2;
-                    dst[half + j] = d1 + d2;
-                    dst[2 * half + j] = d2 - d1;
-                    dst[3 * half + j] = d1 - d3;
+            for ((q, e), o) in combined
+                .chunks_exact(width)
+                .zip(even.chunks_exact_mut(half))
+                .zip(odd.chunks_exact_mut(half))
+            {
+                for ((pair, e), o) in q.chunks_exact(2).zip(e.iter_mut()).zip(o.iter_mut()) {
+                    *e = pair[0];
+                    *o = pair[1];
                 }
             }
-            // (Bᵀ d) B along columns: tile tx spans even[tx], odd[tx],
-            // even[tx + 1], odd[tx + 1].
+            // · B: tile tx spans even[tx], odd[tx], even[tx + 1], odd[tx + 1].
             let base = local * tw;
             for i in 0..4 {
                 let e = &even[i * half..][..half];
                 let o = &odd[i * half..][..half];
-                let out = |j: usize| (i * 4 + j) * layer.in_channels * tiles + c * tiles + base;
-                let (o0, o1, o2, o3) = (out(0), out(1), out(2), out(3));
+                let (e0, e1, o0, o1) = (&e[..tw], &e[1..], &o[..tw], &o[1..]);
+                let at = |j: usize| (i * 4 + j) * layer.in_channels * tiles + c * tiles + base;
+                let dst = &mut v[at(0)..][..tw];
                 for tx in 0..tw {
-                    v[o0 + tx] = e[tx] - e[tx + 1];
-                    v[o1 + tx] = o[tx] + e[tx + 1];
-                    v[o2 + tx] = e[tx + 1] - o[tx];
-                    v[o3 + tx] = o[tx] - o[tx + 1];
+                    dst[tx] = e0[tx] - e1[tx];
+                }
+                let dst = &mut v[at(1)..][..tw];
+                for tx in 0..tw {
+                    dst[tx] = o0[tx] + e1[tx];
+                }
+                let dst = &mut v[at(2)..][..tw];
+                for tx in 0..tw {
+                    dst[tx] = e1[tx] - o0[tx];
+                }
+                let dst = &mut v[at(3)..][..tw];
+                for tx in 0..tw {
+                    dst[tx] = o0[tx] - o1[tx];
                 }
             }
         }
@@ -234,10 +259,9 @@ fn transform_input<T: Real>(
 }
 
 /// Aᵀ m A (plus the bias) of every tile of tile rows `rows`, from `m`
-/// (16 × C_out × tiles) into `out` (the task's samples, from `n0`).
-// Each tile reads the same index of 16 row slices: an index loop is clearer
-// than a 16-way zip.
-#[allow(clippy::needless_range_loop)]
+/// (16 × C_out × tiles) into `out` (the task's samples, from `n0`). The
+/// row half (Aᵀ m) runs element-wise over the tiles of a row into `buf`,
+/// so it vectorises; the column half interleaves into the output rows.
 fn transform_output<T: Real>(
     layer: &Layer,
     m: &[T],
@@ -245,37 +269,45 @@ fn transform_output<T: Real>(
     n0: usize,
     rows: std::ops::Range<usize>,
     out: &mut [T],
+    buf: &mut Vec<T>,
 ) {
     let (th, tw) = (layer.tiles_h(), layer.tiles_w());
     let tiles = rows.len() * tw;
     let plane = layer.out_h * layer.out_w;
     let cout = layer.out_channels;
     let (oh, ow) = (layer.out_h, layer.out_w);
+    let full = ow / 2;
+    // s[r][j] (8 × tw): s0 = m0 + m1 + m2, s1 = m1 − m2 − m3 on rows.
+    let s = scratch_slice(buf, 8 * tw);
     for o in 0..cout {
         let b = bias.map_or(zero::<T>(), |b| b[o]);
         for (local, row) in rows.clone().enumerate() {
             let (n, ty) = (n0 + row / th, row % th);
-            let o_plane = &mut out[((n - n0) * cout + o) * plane..][..plane];
-            let ms: [&[T]; 16] =
-                std::array::from_fn(|k| &m[(k * cout + o) * tiles + local * tw..][..tw]);
-            let y = 2 * ty;
-            let two_rows = y + 1 < oh;
-            let (top, bottom) = o_plane[y * ow..].split_at_mut(ow);
-            for tx in 0..tw {
-                let mm = |k: usize| ms[k][tx];
-                // Aᵀ m: s0 = m0 + m1 + m2, s1 = m1 − m2 − m3 (rows).
-                let s0: [T; 4] = std::array::from_fn(|j| mm(j) + mm(4 + j) + mm(8 + j));
-                let s1: [T; 4] = std::array::from_fn(|j| mm(4 + j) - mm(8 + j) - mm(12 + j));
-                let x = 2 * tx;
-                top[x] = s0[0] + s0[1] + s0[2] + b;
-                if two_rows {
-                    bottom[x] = s1[0] + s1[1] + s1[2] + b;
+            let ms = |k: usize| &m[(k * cout + o) * tiles + local * tw..][..tw];
+            for (j, pair) in s.chunks_exact_mut(2 * tw).enumerate() {
+                let (s0, s1) = pair.split_at_mut(tw);
+                let (a, bb, c, d) = (ms(j), ms(4 + j), ms(8 + j), ms(12 + j));
+                for tx in 0..tw {
+                    s0[tx] = a[tx] + bb[tx] + c[tx];
+                    s1[tx] = bb[tx] - c[tx] - d[tx];
                 }
-                if x + 1 < ow {
-                    top[x + 1] = s0[1] - s0[2] - s0[3] + b;
-                    if two_rows {
-                        bottom[x + 1] = s1[1] - s1[2] - s1[3] + b;
-                    }
+            }
+            let o_plane = &mut out[((n - n0) * cout + o) * plane..][..plane];
+            let y = 2 * ty;
+            for r in 0..2 {
+                if y + r >= oh {
+                    break;
+                }
+                // Column j of row half r.
+                let col = |j: usize| &s[j * 2 * tw + r * tw..][..tw];
+                let (c0, c1, c2, c3) = (col(0), col(1), col(2), col(3));
+                let dst = &mut o_plane[(y + r) * ow..][..ow];
+                for (tx, pair) in dst[..2 * full].chunks_exact_mut(2).enumerate() {
+                    pair[0] = c0[tx] + c1[tx] + c2[tx] + b;
+                    pair[1] = c1[tx] - c2[tx] - c3[tx] + b;
+                }
+                if ow % 2 == 1 {
+                    dst[2 * full] = c0[full] + c1[full] + c2[full] + b;
                 }
             }
         }
@@ -322,7 +354,7 @@ fn run<T: Real>(layer: &Layer, input: &[T], u: &[T], bias: Option<&[T]>, out: &m
                         inner,
                     );
                 }
-                transform_output(layer, m, bias, n0, rows, o_task);
+                transform_output(layer, m, bias, n0, rows, o_task, &mut scratch.rows);
             }
         },
     );
