@@ -19,6 +19,7 @@ pub mod params;
 pub mod reference;
 
 mod im2col;
+mod winograd;
 
 use crate::element::Real;
 use crate::pad::Boundary;
@@ -46,6 +47,9 @@ pub enum Path {
     Gemm,
     /// The direct path wherever it applies (tests), GEMM elsewhere.
     Direct,
+    /// Winograd F(2×2, 3×3) wherever it applies (tests), GEMM's choice
+    /// elsewhere.
+    Winograd,
 }
 
 /// Whether the direct per-channel path runs: one input channel per group
@@ -57,7 +61,7 @@ pub fn uses_direct(g: &ConvGeometry, path: Path) -> bool {
     match path {
         Path::Reference => false,
         Path::Direct => applies,
-        Path::Gemm => applies && g.out_per_group() <= DIRECT_MAX_OUT_PER_GROUP,
+        Path::Gemm | Path::Winograd => applies && g.out_per_group() <= DIRECT_MAX_OUT_PER_GROUP,
     }
 }
 
@@ -305,6 +309,9 @@ pub fn forward<T: Real>(
     if path == Path::Reference {
         return reference::forward(g, input, weight, bias, out);
     }
+    if winograd::chosen(g, path) {
+        return winograd::forward(g, input, weight, bias, out);
+    }
     let plan = Plan::new::<T>(g);
     if uses_direct(g, path) {
         let im = Im2col::new(g, g.boundary);
@@ -438,6 +445,9 @@ pub fn input_grad<T: Real>(
     let path = if g.macs() == 0 { Path::Reference } else { path }; // see `forward`
     if path == Path::Reference {
         return reference::input_grad(g, weight, grad_output, grad_input);
+    }
+    if winograd::chosen(g, path) {
+        return winograd::input_grad(g, weight, grad_output, grad_input);
     }
     let plan = Plan::new::<T>(g);
     if uses_direct(g, path) {
@@ -706,7 +716,7 @@ pub fn backward<T: Real>(
     if path == Path::Reference {
         reference::input_grad(g, weight, grad_output, grad_input);
         reference::weight_grad(g, input, grad_output, grad_weight);
-    } else if uses_direct(g, path) {
+    } else if uses_direct(g, path) || winograd::chosen(g, path) {
         input_grad(g, weight, grad_output, grad_input, path);
         weight_and_input(g, input, weight, grad_output, grad_weight, None)?;
     } else {

@@ -1,0 +1,567 @@
+//! Winograd F(2×2, 3×3) for 3×3, stride-1, undilated, ungrouped 2-D
+//! convolutions with zero padding.
+//!
+//! Each 2×2 output tile is Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, where d is the
+//! 4×4 input tile under it: 16 multiplies per tile and channel pair
+//! instead of 36. Over channels the 16 element-wise products become 16
+//! independent GEMMs U_ξ (C_out × C_in) · V_ξ (C_in × tiles), so the
+//! multiply-adds still run through the GEMM engine. The transforms only
+//! add and subtract (and halve, exactly, in G), so float32 stays within a
+//! few ulps of the direct sum on data of one scale.
+//!
+//! Tiles are processed in blocks of whole tile rows (a few hundred tiles)
+//! so V and M stay in cache between the transforms and the GEMMs. A task
+//! owns a fixed range of samples (a contiguous piece of the output); task
+//! and block boundaries depend only on the shape, so every thread count
+//! gives the same bits.
+
+use super::params::ConvGeometry;
+use super::{Path, for_pieces_scratch, matmul, schedule, scratch_slice, zero};
+use crate::element::Real;
+use crate::pad::Boundary;
+
+/// Tiles per block: enough columns for the GEMMs to amortise packing U_ξ,
+/// few enough that V and M (16 × channels × tiles each) stay in cache.
+/// Measured single-threaded (CPU ms, (8, 64, 56, 56)→64 / (8, 256, 14,
+/// 14)→256): 96 tiles 22.8 / 27.9, 160 20.3 / 25.7, 256 18.9 / 24.8, 400
+/// 18.4 / 24.1, 640 19.9 / 23.2: flat from 256 on, within the noise; 256
+/// keeps two tasks for two threads on the 256-channel layer.
+const BLOCK_TILES: usize = 256;
+
+/// The default path's rule, measured single-threaded (CPU time, float32,
+/// interleaved with the im2col path, speed-up of Winograd): (8, C, 56, 56)
+/// pad 1, C→C: 16→16 0.90×, 24→24 1.20×, 32→32 1.20×, 64→64 1.6×;
+/// 16→64 0.87×, 64→16 1.17×; few tiles: (1, 64, 7, 7) 16 tiles 0.83×,
+/// (1, 256, 8, 8) 16 tiles 0.64×, (2, 64, 8, 8) 32 tiles 1.01×,
+/// (1, 64, 14, 14) 49 tiles 1.09×, (4, 256, 8, 8) 64 tiles 1.13×. The
+/// input channels are the GEMMs' K (packing and the input transform are
+/// paid per input channel), and the weight transform is paid once per call
+/// whatever the number of tiles.
+const MIN_IN_CHANNELS: usize = 24;
+const MIN_OUT_CHANNELS: usize = 16;
+const MIN_TILES: usize = 48;
+
+/// Whether the geometry is one Winograd F(2×2, 3×3) computes: a 2-D (or
+/// depth-1) 3×3 kernel, stride 1, dilation 1, one group, zero padding.
+pub fn applies(g: &ConvGeometry) -> bool {
+    g.groups == 1
+        && g.kernel == [1, 3, 3]
+        && g.stride == [1; 3]
+        && g.dilation == [1; 3]
+        && g.in_size[0] == 1
+        && g.out_size[0] == 1
+        && g.pad_before[0] == 0
+        && g.boundary == Boundary::Constant
+}
+
+/// Whether `path` runs the forward pass through Winograd. The default
+/// (`Path::Gemm`) does where it applies and the layer is large enough
+/// (see [`MIN_IN_CHANNELS`]); the environment variable `RUSTCONV_WINOGRAD`
+/// set to `0` turns it off (and `1` on wherever it applies), so the
+/// im2col path stays reachable for comparison.
+pub fn chosen(g: &ConvGeometry, path: Path) -> bool {
+    if !applies(g) {
+        return false;
+    }
+    match path {
+        Path::Winograd => true,
+        Path::Gemm => match std::env::var("RUSTCONV_WINOGRAD").as_deref() {
+            Ok("0") => false,
+            Ok("1") => true,
+            _ => {
+                let tiles = g.out_size[1].div_ceil(2) * g.out_size[2].div_ceil(2);
+                g.out_channels >= MIN_OUT_CHANNELS
+                    && g.in_channels >= MIN_IN_CHANNELS
+                    && g.batch.saturating_mul(tiles) >= MIN_TILES
+            }
+        },
+        Path::Reference | Path::Direct => false,
+    }
+}
+
+/// One stride-1 3×3 correlation with zero fill:
+/// out[n, o, y, x] = bias[o] + Σ_{c, ky, kx} in[n, c, y + ky − off_h, x + kx − off_w] · w[o, c, ky, kx].
+struct Layer {
+    batch: usize,
+    in_channels: usize,
+    out_channels: usize,
+    in_h: usize,
+    in_w: usize,
+    out_h: usize,
+    out_w: usize,
+    off_h: isize,
+    off_w: isize,
+}
+
+impl Layer {
+    fn tiles_h(&self) -> usize {
+        self.out_h.div_ceil(2)
+    }
+
+    fn tiles_w(&self) -> usize {
+        self.out_w.div_ceil(2)
+    }
+}
+
+/// U (16 × C_out × C_in, ξ-major) = G g Gᵀ for every channel pair, with
+/// `taps(o, c)` the 3×3 kernel (row-major) of output o and input c.
+fn transform_weights<T: Real>(
+    out_channels: usize,
+    in_channels: usize,
+    taps: impl Fn(usize, usize) -> [T; 9],
+) -> Vec<T> {
+    let half = T::from_f64(0.5).unwrap_or_else(zero::<T>);
+    let pair = out_channels * in_channels;
+    let mut u = vec![zero::<T>(); 16 * pair];
+    for o in 0..out_channels {
+        for c in 0..in_channels {
+            let k = taps(o, c);
+            // G g: rows g0, (g0+g1+g2)/2, (g0−g1+g2)/2, g2.
+            let mut gg = [[zero::<T>(); 3]; 4];
+            for j in 0..3 {
+                let (a, b, d) = (k[j], k[3 + j], k[6 + j]);
+                gg[0][j] = a;
+                gg[1][j] = (a + b + d) * half;
+                gg[2][j] = (a - b + d) * half;
+                gg[3][j] = d;
+            }
+            for (i, row) in gg.iter().enumerate() {
+                let (a, b, d) = (row[0], row[1], row[2]);
+                let cols = [a, (a + b + d) * half, (a - b + d) * half, d];
+                for (j, v) in cols.into_iter().enumerate() {
+                    u[(i * 4 + j) * pair + o * in_channels + c] = v;
+                }
+            }
+        }
+    }
+    u
+}
+
+/// Per-worker buffers: V and M of one block, and the rows one tile row's
+/// transforms work in.
+struct Scratch<T> {
+    v: Vec<T>,
+    m: Vec<T>,
+    rows: Vec<T>,
+}
+
+impl<T> Default for Scratch<T> {
+    fn default() -> Self {
+        Scratch {
+            v: Vec::new(),
+            m: Vec::new(),
+            rows: Vec::new(),
+        }
+    }
+}
+
+/// Samples per task and tile rows per block, from the shape only.
+fn partition(layer: &Layer) -> (usize, usize) {
+    let (th, tw) = (layer.tiles_h(), layer.tiles_w());
+    let rows_per_block = (BLOCK_TILES / tw.max(1)).max(1);
+    // Small images: several samples per task so a block still has a few
+    // hundred tiles; then the samples spread evenly over the tasks.
+    let per_task = rows_per_block.div_ceil(th.max(1)).max(1);
+    let tasks = layer.batch.div_ceil(per_task).max(1);
+    (layer.batch.div_ceil(tasks).max(1), rows_per_block)
+}
+
+/// Bᵀ d B of every tile of tile rows `rows` (global tile-row indices within
+/// the task starting at sample `n0`) and every input channel, into `v`
+/// (16 × C_in × tiles). Both halves run on whole rows (Bᵀ d on the four
+/// padded input rows, then · B on their even and odd columns), so every
+/// loop is element-wise over contiguous slices and vectorises.
+fn transform_input<T: Real>(
+    layer: &Layer,
+    input: &[T],
+    n0: usize,
+    rows: std::ops::Range<usize>,
+    v: &mut [T],
+    buf: &mut Vec<T>,
+) {
+    let (th, tw) = (layer.tiles_h(), layer.tiles_w());
+    let tiles = rows.len() * tw;
+    let plane = layer.in_h * layer.in_w;
+    let width = 2 * tw + 2;
+    let half = tw + 1;
+    // 4 padded rows, their Bᵀ combinations, then those split into even and
+    // odd columns (4 × 2 × half).
+    let buf = scratch_slice(buf, 8 * width + 8 * half);
+    let (padded, rest) = buf.split_at_mut(4 * width);
+    let (combined, split) = rest.split_at_mut(4 * width);
+    // Columns [x0, x1) of a padded row exist in the input.
+    let x0 = layer.off_w.clamp(0, width as isize) as usize;
+    let x1 = (layer.off_w + layer.in_w as isize).clamp(0, width as isize) as usize;
+    for c in 0..layer.in_channels {
+        for (local, row) in rows.clone().enumerate() {
+            let (n, ty) = (n0 + row / th, row % th);
+            let x_plane = &input[(n * layer.in_channels + c) * plane..][..plane];
+            for (i, dst) in padded.chunks_exact_mut(width).enumerate() {
+                let y = (2 * ty + i) as isize - layer.off_h;
+                if y < 0 || y >= layer.in_h as isize || x1 <= x0 {
+                    dst.fill(zero::<T>());
+                    continue;
+                }
+                let src = &x_plane[y as usize * layer.in_w..][..layer.in_w];
+                let s0 = (x0 as isize - layer.off_w) as usize;
+                dst[..x0].fill(zero::<T>());
+                dst[x0..x1].copy_from_slice(&src[s0..s0 + (x1 - x0)]);
+                dst[x1..].fill(zero::<T>());
+            }
+            // Bᵀ d: rows d0 − d2, d1 + d2, d2 − d1, d1 − d3.
+            {
+                let (p0, r) = padded.split_at(width);
+                let (p1, r) = r.split_at(width);
+                let (p2, p3) = r.split_at(width);
+                let (q0, r) = combined.split_at_mut(width);
+                let (q1, r) = r.split_at_mut(width);
+                let (q2, q3) = r.split_at_mut(width);
+                for x in 0..width {
+                    q0[x] = p0[x] - p2[x];
+                    q1[x] = p1[x] + p2[x];
+                    q2[x] = p2[x] - p1[x];
+                    q3[x] = p1[x] - p3[x];
+                }
+            }
+            let (even, odd) = split.split_at_mut(4 * half);
+            for ((q, e), o) in combined
+                .chunks_exact(width)
+                .zip(even.chunks_exact_mut(half))
+                .zip(odd.chunks_exact_mut(half))
+            {
+                for ((pair, e), o) in q.chunks_exact(2).zip(e.iter_mut()).zip(o.iter_mut()) {
+                    *e = pair[0];
+                    *o = pair[1];
+                }
+            }
+            // · B: tile tx spans even[tx], odd[tx], even[tx + 1], odd[tx + 1].
+            let base = local * tw;
+            for i in 0..4 {
+                let e = &even[i * half..][..half];
+                let o = &odd[i * half..][..half];
+                let (e0, e1, o0, o1) = (&e[..tw], &e[1..], &o[..tw], &o[1..]);
+                let at = |j: usize| (i * 4 + j) * layer.in_channels * tiles + c * tiles + base;
+                let dst = &mut v[at(0)..][..tw];
+                for tx in 0..tw {
+                    dst[tx] = e0[tx] - e1[tx];
+                }
+                let dst = &mut v[at(1)..][..tw];
+                for tx in 0..tw {
+                    dst[tx] = o0[tx] + e1[tx];
+                }
+                let dst = &mut v[at(2)..][..tw];
+                for tx in 0..tw {
+                    dst[tx] = e1[tx] - o0[tx];
+                }
+                let dst = &mut v[at(3)..][..tw];
+                for tx in 0..tw {
+                    dst[tx] = o0[tx] - o1[tx];
+                }
+            }
+        }
+    }
+}
+
+/// Aᵀ m A (plus the bias) of every tile of tile rows `rows`, from `m`
+/// (16 × C_out × tiles) into `out` (the task's samples, from `n0`). The
+/// row half (Aᵀ m) runs element-wise over the tiles of a row into `buf`,
+/// so it vectorises; the column half interleaves into the output rows.
+fn transform_output<T: Real>(
+    layer: &Layer,
+    m: &[T],
+    bias: Option<&[T]>,
+    n0: usize,
+    rows: std::ops::Range<usize>,
+    out: &mut [T],
+    buf: &mut Vec<T>,
+) {
+    let (th, tw) = (layer.tiles_h(), layer.tiles_w());
+    let tiles = rows.len() * tw;
+    let plane = layer.out_h * layer.out_w;
+    let cout = layer.out_channels;
+    let (oh, ow) = (layer.out_h, layer.out_w);
+    let full = ow / 2;
+    // s[r][j] (8 × tw): s0 = m0 + m1 + m2, s1 = m1 − m2 − m3 on rows.
+    let s = scratch_slice(buf, 8 * tw);
+    for o in 0..cout {
+        let b = bias.map_or(zero::<T>(), |b| b[o]);
+        for (local, row) in rows.clone().enumerate() {
+            let (n, ty) = (n0 + row / th, row % th);
+            let ms = |k: usize| &m[(k * cout + o) * tiles + local * tw..][..tw];
+            for (j, pair) in s.chunks_exact_mut(2 * tw).enumerate() {
+                let (s0, s1) = pair.split_at_mut(tw);
+                let (a, bb, c, d) = (ms(j), ms(4 + j), ms(8 + j), ms(12 + j));
+                for tx in 0..tw {
+                    s0[tx] = a[tx] + bb[tx] + c[tx];
+                    s1[tx] = bb[tx] - c[tx] - d[tx];
+                }
+            }
+            let o_plane = &mut out[((n - n0) * cout + o) * plane..][..plane];
+            let y = 2 * ty;
+            for r in 0..2 {
+                if y + r >= oh {
+                    break;
+                }
+                // Column j of row half r.
+                let col = |j: usize| &s[j * 2 * tw + r * tw..][..tw];
+                let (c0, c1, c2, c3) = (col(0), col(1), col(2), col(3));
+                let dst = &mut o_plane[(y + r) * ow..][..ow];
+                for (tx, pair) in dst[..2 * full].chunks_exact_mut(2).enumerate() {
+                    pair[0] = c0[tx] + c1[tx] + c2[tx] + b;
+                    pair[1] = c1[tx] - c2[tx] - c3[tx] + b;
+                }
+                if ow % 2 == 1 {
+                    dst[2 * full] = c0[full] + c1[full] + c2[full] + b;
+                }
+            }
+        }
+    }
+}
+
+/// Runs `layer` with transformed weights `u` into `out`
+/// (N × C_out × out_h × out_w).
+fn run<T: Real>(layer: &Layer, input: &[T], u: &[T], bias: Option<&[T]>, out: &mut [T]) {
+    let (th, tw) = (layer.tiles_h(), layer.tiles_w());
+    let (per_task, rows_per_block) = partition(layer);
+    let tasks = layer.batch.div_ceil(per_task);
+    let (cin, cout) = (layer.in_channels, layer.out_channels);
+    let plane = layer.out_h * layer.out_w;
+    let macs = (layer.batch * th * tw)
+        .saturating_mul(16)
+        .saturating_mul(cin)
+        .saturating_mul(cout);
+    let (outer, inner) = schedule(tasks, macs);
+    for_pieces_scratch(
+        out,
+        per_task * cout * plane,
+        outer,
+        |task, o_task, scratch: &mut Scratch<T>| {
+            let n0 = task * per_task;
+            let samples = o_task.len() / (cout * plane).max(1);
+            let total_rows = samples * th;
+            let blocks = total_rows.div_ceil(rows_per_block);
+            let per_block = total_rows.div_ceil(blocks.max(1));
+            for r0 in (0..total_rows).step_by(per_block.max(1)) {
+                let rows = r0..(r0 + per_block).min(total_rows);
+                let tiles = rows.len() * tw;
+                let v = scratch_slice(&mut scratch.v, 16 * cin * tiles);
+                transform_input(layer, input, n0, rows.clone(), v, &mut scratch.rows);
+                let m = scratch_slice(&mut scratch.m, 16 * cout * tiles);
+                for xi in 0..16 {
+                    matmul(
+                        (cout, tiles, cin),
+                        &mut m[xi * cout * tiles..][..cout * tiles],
+                        tiles,
+                        (&u[xi * cout * cin..][..cout * cin], cin, 1),
+                        (&v[xi * cin * tiles..][..cin * tiles], tiles, 1),
+                        false,
+                        inner,
+                    );
+                }
+                transform_output(layer, m, bias, n0, rows, o_task, &mut scratch.rows);
+            }
+        },
+    );
+}
+
+/// out = conv(input, weight) + bias for a geometry where [`applies`] holds.
+pub fn forward<T: Real>(
+    g: &ConvGeometry,
+    input: &[T],
+    weight: &[T],
+    bias: Option<&[T]>,
+    out: &mut [T],
+) {
+    let layer = Layer {
+        batch: g.batch,
+        in_channels: g.in_channels,
+        out_channels: g.out_channels,
+        in_h: g.in_size[1],
+        in_w: g.in_size[2],
+        out_h: g.out_size[1],
+        out_w: g.out_size[2],
+        off_h: g.pad_before[1] as isize,
+        off_w: g.pad_before[2] as isize,
+    };
+    let cin = g.in_channels;
+    let u = transform_weights(g.out_channels, cin, |o, c| {
+        std::array::from_fn(|k| weight[(o * cin + c) * 9 + k])
+    });
+    run(&layer, input, &u, bias, out);
+}
+
+/// grad_input of the convolution `g` (where [`applies`] holds): the
+/// stride-1 correlation of grad_output with the flipped, transposed
+/// kernel, offset by 2 − pad.
+pub fn input_grad<T: Real>(
+    g: &ConvGeometry,
+    weight: &[T],
+    grad_output: &[T],
+    grad_input: &mut [T],
+) {
+    let layer = Layer {
+        batch: g.batch,
+        in_channels: g.out_channels,
+        out_channels: g.in_channels,
+        in_h: g.out_size[1],
+        in_w: g.out_size[2],
+        out_h: g.in_size[1],
+        out_w: g.in_size[2],
+        off_h: 2 - g.pad_before[1] as isize,
+        off_w: 2 - g.pad_before[2] as isize,
+    };
+    let cin = g.in_channels;
+    let u = transform_weights(g.in_channels, g.out_channels, |c, o| {
+        std::array::from_fn(|k| weight[(o * cin + c) * 9 + 8 - k])
+    });
+    run(&layer, grad_output, &u, None, grad_input);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::params::{ConvGeometry, Padding};
+    use super::super::{Path, reference};
+    use super::*;
+
+    fn data(len: usize, seed: u64) -> Vec<f64> {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+            })
+            .collect()
+    }
+
+    fn geometry(input: [usize; 4], out_channels: usize, padding: Padding) -> ConvGeometry {
+        ConvGeometry::forward(
+            2,
+            &input,
+            &[out_channels, input[1], 3, 3],
+            &[1, 1],
+            &padding,
+            &[1, 1],
+            1,
+            Boundary::Constant,
+        )
+        .unwrap()
+        .0
+    }
+
+    fn rel_err(got: &[f64], want: &[f64]) -> f64 {
+        let num: f64 = got.iter().zip(want).map(|(a, b)| (a - b) * (a - b)).sum();
+        let den: f64 = want.iter().map(|b| b * b).sum();
+        (num / den.max(f64::MIN_POSITIVE)).sqrt()
+    }
+
+    fn shapes() -> Vec<([usize; 4], usize, Padding)> {
+        let e = |p: i64| Padding::Explicit(vec![p, p]);
+        vec![
+            ([1, 1, 5, 7], 1, e(0)),
+            ([2, 3, 7, 5], 4, e(1)),
+            ([3, 20, 9, 11], 17, e(2)),
+            ([1, 16, 8, 8], 16, e(1)),
+            ([2, 5, 3, 3], 2, e(0)),
+            ([1, 2, 4, 6], 3, e(2)),
+            ([3, 7, 13, 6], 20, e(1)),
+            ([2, 4, 6, 9], 5, Padding::Same),
+            ([1, 18, 35, 23], 19, e(1)),
+            ([9, 17, 4, 5], 16, e(1)),
+        ]
+    }
+
+    #[test]
+    fn forward_and_input_grad_match_reference_f64() {
+        for (i, (input, cout, padding)) in shapes().into_iter().enumerate() {
+            let g = geometry(input, cout, padding);
+            assert!(applies(&g), "case {i}");
+            let x = data(input.iter().product(), 1 + i as u64);
+            let w = data(cout * input[1] * 9, 50 + i as u64);
+            let b = data(cout, 99);
+            let out_len = g.batch * cout * g.out_size[1] * g.out_size[2];
+            for bias in [None, Some(b.as_slice())] {
+                let mut want = vec![f64::NAN; out_len];
+                reference::forward(&g, &x, &w, bias, &mut want);
+                for threads in [1, 2, 3] {
+                    let mut got = vec![f64::NAN; out_len];
+                    crate::threads::run(threads, || {
+                        super::super::forward(&g, &x, &w, bias, &mut got, Path::Winograd)
+                    })
+                    .unwrap();
+                    let err = rel_err(&got, &want);
+                    assert!(err < 1e-13, "forward case {i} threads {threads}: {err}");
+                }
+            }
+            let dy = data(out_len, 7 + i as u64);
+            let mut want = vec![f64::NAN; x.len()];
+            reference::input_grad(&g, &w, &dy, &mut want);
+            let mut got = vec![f64::NAN; x.len()];
+            crate::threads::run(2, || input_grad(&g, &w, &dy, &mut got)).unwrap();
+            let err = rel_err(&got, &want);
+            assert!(err < 1e-13, "input grad case {i}: {err}");
+        }
+    }
+
+    #[test]
+    fn float32_is_accurate_and_bitwise_stable_across_threads() {
+        let g = geometry([3, 20, 19, 17], 18, Padding::Explicit(vec![1, 1]));
+        let x = data(3 * 20 * 19 * 17, 3);
+        let w = data(18 * 20 * 9, 4);
+        let out_len = 3 * 18 * 19 * 17;
+        let mut want = vec![f64::NAN; out_len];
+        reference::forward(&g, &x, &w, None, &mut want);
+        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+        let mut results = Vec::new();
+        for threads in [1, 2, 3] {
+            let mut got = vec![f32::NAN; out_len];
+            crate::threads::run(threads, || {
+                super::super::forward(&g, &x32, &w32, None, &mut got, Path::Winograd)
+            })
+            .unwrap();
+            results.push(got);
+        }
+        assert!(results[0] == results[1] && results[0] == results[2]);
+        let got: Vec<f64> = results[0].iter().map(|&v| v as f64).collect();
+        let err = rel_err(&got, &want);
+        assert!(err < 2e-6, "float32 relative error {err}");
+    }
+
+    #[test]
+    fn other_geometries_do_not_apply() {
+        let strided = ConvGeometry::forward(
+            2,
+            &[1, 16, 8, 8],
+            &[16, 16, 3, 3],
+            &[2, 2],
+            &Padding::Explicit(vec![1, 1]),
+            &[1, 1],
+            1,
+            Boundary::Constant,
+        )
+        .unwrap()
+        .0;
+        assert!(!applies(&strided));
+        let reflect = ConvGeometry::forward(
+            2,
+            &[1, 16, 8, 8],
+            &[16, 16, 3, 3],
+            &[1, 1],
+            &Padding::Explicit(vec![1, 1]),
+            &[1, 1],
+            1,
+            Boundary::Reflect,
+        )
+        .unwrap()
+        .0;
+        assert!(!applies(&reflect));
+        let small = geometry([1, 3, 8, 8], 16, Padding::Explicit(vec![1, 1]));
+        assert!(applies(&small) && !chosen(&small, Path::Gemm));
+        let few_tiles = geometry([1, 64, 7, 7], 64, Padding::Explicit(vec![1, 1]));
+        assert!(!chosen(&few_tiles, Path::Gemm) && chosen(&few_tiles, Path::Winograd));
+        let deep = geometry([8, 64, 56, 56], 64, Padding::Explicit(vec![1, 1]));
+        assert!(chosen(&deep, Path::Gemm) && !chosen(&deep, Path::Direct));
+    }
+}
