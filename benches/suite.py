@@ -997,6 +997,16 @@ def plots(cfg: Config, m: Machine, res: Results, out: Path) -> list[str]:
     return names
 
 
+# The suite's groups of rows, in the order they run (``--only`` picks some).
+GROUPS: dict[str, Callable[[Config, Results], None]] = {
+    "conv": conv_rows,
+    "image": image_rows,
+    "auto": auto_rows,
+    "pool": pool_rows,
+    "pad": pad_rows,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group()
@@ -1009,10 +1019,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "perf")
     parser.add_argument("--no-plots", action="store_true", help="write the table only")
     parser.add_argument(
-        "--only", nargs="+", metavar="STEP", help="run only these steps: conv, image, auto, pool, pad"
+        "--only",
+        default="",
+        help="comma-separated groups to run, of " + ", ".join(GROUPS) + " (default: all); "
+        "a partial run writes results<suffix>-<groups>.md and no plots",
     )
     args = parser.parse_args(argv)
     cfg = SMOKE if args.smoke else QUICK if args.quick else FULL
+    only = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = [name for name in only if name not in GROUPS]
+    if unknown:
+        parser.error(f"--only: unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
+    steps = [GROUPS[name] for name in GROUPS if not only or name in only]
     args.out.mkdir(parents=True, exist_ok=True)
 
     load_before = os.getloadavg()
@@ -1025,19 +1043,18 @@ def main(argv: list[str] | None = None) -> int:
         cv2.setNumThreads(cores)
     m = machine(cfg)
     res = Results()
-    for step in (conv_rows, image_rows, auto_rows, pool_rows, pad_rows):
-        if args.only and step.__name__.removesuffix("_rows") not in args.only:
-            continue
+    for step in steps:
         print(f"[{time.perf_counter() - start:6.1f} s] {step.__name__}", file=sys.stderr, flush=True)
         step(cfg, res)
     text = report(cfg, m, res, load_before, time.perf_counter() - start)
-    if not args.no_plots:
+    if not args.no_plots and not only:
         figures = plots(cfg, m, res, args.out)
         if figures:
             text += "\n" + "\n".join(f"![{name}]({name})" for name in figures) + "\n"
         else:
             text += "\n(matplotlib is not installed: no plots.)\n"
-    path = args.out / f"results{cfg.suffix}.md"
+    partial = "-" + "-".join(name for name in GROUPS if name in only) if only else ""
+    path = args.out / f"results{cfg.suffix}{partial}.md"
     path.write_text(text, encoding="utf-8")
     print(text)
     print(f"written: {path}", file=sys.stderr)

@@ -5,7 +5,7 @@
 //! the kernel of a complex correlation); these bindings take arrays of one
 //! common dtype, validate the geometry and run the kernels.
 
-use super::{detach_run, dtype_name, readonly};
+use super::{detach_run_sized, dtype_name, readonly};
 use crate::dispatch_dtype;
 use crate::error::{Error, Result};
 use crate::pad::Boundary;
@@ -98,7 +98,10 @@ fn run_typed<'py, T: RowKernel + numpy::Element>(
     };
     let (x, k) = (a.as_array(), b.as_array());
     let params = CorrelateParams::new(x.shape(), k.shape(), mode, same, flip)?;
-    let out = detach_run(py, workers, || {
+    // Multiply-adds of the direct sum: an upper bound for the separable
+    // path, and what decides whether splitting across threads pays.
+    let work = params.out_len().saturating_mul(k.len());
+    let out = detach_run_sized(py, workers, work, || {
         correlate_any(&x, &k, &params, boundary, fill)
     })??;
     Ok(out.into_pyarray(py).into_any())

@@ -9,7 +9,7 @@ use super::taps;
 use crate::buffer::try_filled;
 use crate::element::Element;
 use crate::error::Result;
-use crate::threads::worth_parallel;
+use crate::threads::split;
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use rayon::prelude::*;
 
@@ -59,7 +59,7 @@ pub fn correlate_nd<T: Element>(
             increment(&mut i, &p.out_shape);
         }
     };
-    if worth_parallel(out_len.saturating_mul(taps.len())) {
+    if split(out_len.saturating_mul(taps.len())) {
         out.par_chunks_mut(CHUNK).enumerate().for_each(body);
     } else {
         out.chunks_mut(CHUNK).enumerate().for_each(body);
@@ -143,7 +143,7 @@ pub fn correlate_planes<T: RowKernel>(
         }
         Ok(())
     };
-    if worth_parallel(out_len.saturating_mul(kernel.len())) {
+    if split(out_len.saturating_mul(kernel.len())) {
         out.par_chunks_mut(plane_len)
             .enumerate()
             .try_for_each(body)?;

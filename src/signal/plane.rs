@@ -24,7 +24,7 @@ use crate::buffer::{try_filled, zeroed};
 use crate::error::{Error, Result};
 use crate::pad::{Boundary, source_index};
 use crate::simd::{self, Level};
-use crate::threads::worth_parallel;
+use crate::threads::split;
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
@@ -156,7 +156,7 @@ pub(crate) fn plane<T: RowKernel>(
         level,
         factors: factors.as_ref().map(|(c, r)| (c.as_slice(), r.as_slice())),
     };
-    let parallel = allow_parallel && worth_parallel(out_len.saturating_mul(kh * kw));
+    let parallel = allow_parallel && split(out_len.saturating_mul(kh * kw));
     if out_h < BAND_MIN_ROWS {
         let tiles = column_tiles(out_w, w, kw, p.offsets[1], ROW_COLS);
         for (r, row) in out.chunks_mut(out_w).enumerate() {
@@ -507,6 +507,35 @@ mod tests {
                 &k.mapv(|v| (v * 20.0).round()),
                 |v| v as i64,
                 |v| v as f64,
+                0.0,
+            );
+        }
+    }
+
+    /// The kernel shapes with a dedicated register-blocked row kernel
+    /// (3 × 3, 5 × 5, 7 × 7) and their neighbours, on images whose tiles
+    /// leave rows and columns over after the kernel's blocks, every mode,
+    /// boundary, level and path; integers take the generic kernel.
+    #[test]
+    fn small_kernel_shapes_match_the_naive_loop() {
+        let shapes = [
+            ((37, 41), (3, 3)),
+            ((35, 77), (5, 5)),
+            ((45, 83), (7, 7)),
+            ((33, 19), (7, 6)),
+            ((9, 10), (3, 3)),
+            ((3, 5), (5, 5)),
+        ];
+        for (seed, ((h, w), (kh, kw))) in shapes.into_iter().enumerate() {
+            let x = Array::from_shape_vec((h, w), pseudo(h * w, 90 + seed as u64)).unwrap();
+            let k = Array::from_shape_vec((kh, kw), pseudo(kh * kw, 95 + seed as u64)).unwrap();
+            check::<f64>(&x, &k, |v| v, |v| v, 1e-12);
+            check::<f32>(&x, &k, |v| v as f32, f64::from, 1e-5);
+            check::<i32>(
+                &x.mapv(|v| (v * 20.0).round()),
+                &k.mapv(|v| (v * 20.0).round()),
+                |v| v as i32,
+                f64::from,
                 0.0,
             );
         }

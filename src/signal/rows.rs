@@ -6,6 +6,15 @@
 //! output columns) in registers across all `kh · kw` taps: eight independent
 //! FMA chains cover the FMA latency on two FMA ports, and each tap costs one
 //! unaligned load per FMA plus one broadcast per eight FMAs.
+//!
+//! Two AVX2 kernels take the shapes where that kernel's loop overhead and
+//! loads dominate: 3 × 3 and 5 × 5 kernels run on a kernel with the kernel
+//! shape known at compile time ([`SMALL_SHAPES`]: output rows in registers,
+//! each loaded input vector reused across kernel rows, the tap loops
+//! unrolled; same summation order, so the same bits as the general kernel),
+//! and one-row kernels of at least two vectors of taps (long 1-D
+//! signals, the separable path's first pass) on a kernel that shares each
+//! loaded vector among six taps of one phase (taps summed by phase).
 
 use crate::buffer::ZeroBits;
 use crate::element::Element;
@@ -342,6 +351,363 @@ macro_rules! avx2_row_kernel {
     };
 }
 
+/// Kernel shapes with a dedicated register-blocked kernel, and its blocking:
+/// `(kh, kw, rows, vectors)`, chosen by timing every blocking from 1 × 4 to
+/// 6 × 1 on a 48 × 1024 float32 tile in cache (ns per output, general
+/// kernel → dedicated one): 3 × 3 0.55 → 0.29 (two rows × three vectors:
+/// each loaded input vector serves both rows, the taps are broadcast from
+/// the stack), 5 × 5 1.00 → 0.82 (one row × four vectors, the loops
+/// unrolled). At 7 × 7 every dedicated blocking ran slower than the general
+/// kernel (1.29, already at the FMA ports' limit of 49 / 16 cycles per
+/// output, against 1.6 to 2.2: the unrolled body outgrows the micro-op
+/// cache), so 7 × 7 and larger stay on it.
+pub const SMALL_SHAPES: [(usize, usize, usize, usize); 2] = [(3, 3, 2, 3), (5, 5, 1, 4)];
+
+/// Most input rows a block of the small kernels reads (`rows + kh − 1`).
+#[cfg(target_arch = "x86_64")]
+const SMALL_MAX_SPAN: usize = 16;
+
+/// Repeats `body` with `S` a constant for each listed value (up to
+/// [`SMALL_MAX_SPAN`]) that passes the condition.
+#[cfg(target_arch = "x86_64")]
+macro_rules! unroll_rows {
+    ($s:ident in [$($n:literal)*] if $cond:expr => $body:block) => {
+        $({
+            const $s: usize = $n;
+            if $cond $body
+        })*
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+macro_rules! avx2_small_kernel {
+    ($t:ty, $name:ident, $block:ident, $general:ident, $lanes:expr, $vec:ty, $zero:ident, $set1:ident, $load:ident, $fma:ident, $store:ident) => {
+        /// One `R × B`-vector block of [`$name`] at column `c` of the output
+        /// rows `r..r + R`, whose input rows start at `src[0..R + KH − 1]`.
+        ///
+        /// # Safety
+        /// The CPU must support AVX2 and FMA; each `src[s]` must hold at
+        /// least `c + B·L + KW − 1` elements and `out` must have room for
+        /// `(R − 1)·out_stride + c + B·L` elements.
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn $block<const KH: usize, const KW: usize, const R: usize, const B: usize>(
+            src: &[*const $t; SMALL_MAX_SPAN],
+            taps: &[[$vec; KW]; KH],
+            c: usize,
+            out: *mut $t,
+            out_stride: usize,
+        ) {
+            use std::arch::x86_64::*;
+            const L: usize = $lanes;
+            let mut acc = [[$zero(); B]; R];
+            // The input rows as compile-time indices, so that the test of
+            // which output rows a row serves folds away.
+            unroll_rows!(S in [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15] if S < R + KH - 1 => {
+                let row = src[S];
+                for j in 0..KW {
+                    let x: [$vec; B] = std::array::from_fn(|b| {
+                        // SAFETY: within row `S` by this fn's contract.
+                        unsafe { $load(row.add(c + j + b * L)) }
+                    });
+                    for (rr, acc_r) in acc.iter_mut().enumerate() {
+                        if S >= rr && S - rr < KH {
+                            let w = taps[S - rr][j];
+                            for (acc_b, &x_b) in acc_r.iter_mut().zip(&x) {
+                                *acc_b = $fma(x_b, w, *acc_b);
+                            }
+                        }
+                    }
+                }
+            });
+            for (rr, acc_r) in acc.iter().enumerate() {
+                for (b, &acc_b) in acc_r.iter().enumerate() {
+                    // SAFETY: within `out` by this fn's contract.
+                    unsafe { $store(out.add(rr * out_stride + c + b * L), acc_b) };
+                }
+            }
+        }
+
+        /// AVX2+FMA kernel for a `KH × KW` kernel known at compile time:
+        /// blocks of `R` output rows × `B` vectors of columns (then one
+        /// vector), the tap loops unrolled. Input row `r + s` is loaded once
+        /// per column shift `j` and serves every output row `r + s − i` of
+        /// the block with tap `(i, j)`. Each output sums its taps in C order
+        /// (`i`, then `j`), as [`generic`] and the general kernel do, so
+        /// every path gives the same bits. Rows left over after the full
+        /// blocks, and the last columns short of a vector, go through the
+        /// general kernel.
+        ///
+        /// # Safety
+        /// The CPU must support AVX2 and FMA (the buffer sizes are checked).
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn $name<const KH: usize, const KW: usize, const R: usize, const B: usize>(
+            a: &TileArgs<'_, $t>,
+            out: &mut [$t],
+        ) {
+            use std::arch::x86_64::*;
+            const L: usize = $lanes;
+            assert!(a.kh == KH && a.kw == KW && KH >= 1 && KW >= 1 && R >= 1 && B >= 1);
+            assert!(R + KH - 1 <= SMALL_MAX_SPAN);
+            assert!(a.rows.len() >= a.th + KH - 1);
+            assert!(a.rows.iter().all(|row| row.len() >= a.tw + KW - 1));
+            assert!(a.taps.len() == KH * KW);
+            assert!(a.th == 0 || out.len() >= (a.th - 1) * a.out_stride + a.tw);
+            let taps: [[$vec; KW]; KH] =
+                std::array::from_fn(|i| std::array::from_fn(|j| $set1(a.taps[i * KW + j])));
+            let full_rows = a.th / R * R;
+            let full_cols = a.tw / L * L;
+            if full_cols == 0 || full_rows == 0 {
+                // SAFETY: the CPU has AVX2+FMA (this fn's contract).
+                unsafe { $general(a, out) };
+                return;
+            }
+            let op = out.as_mut_ptr();
+            let mut r = 0;
+            while r < full_rows {
+                let mut src = [std::ptr::null::<$t>(); SMALL_MAX_SPAN];
+                for (s, p) in src.iter_mut().enumerate().take(R + KH - 1) {
+                    *p = a.rows[r + s].as_ptr();
+                }
+                // SAFETY: r + R ≤ th, so the block's output rows start
+                // within `out` (asserted).
+                let orow = unsafe { op.add(r * a.out_stride) };
+                let mut c = 0;
+                // SAFETY (both loops): input rows r + s < th + KH − 1 hold at
+                // least tw + KW − 1 elements (asserted) and the blocks end at
+                // column c + B·L ≤ tw (or c + L ≤ tw); the output rows r..r +
+                // R ≤ th hold those columns; the CPU has AVX2+FMA.
+                while c + B * L <= a.tw {
+                    // SAFETY: see above.
+                    unsafe { $block::<KH, KW, R, B>(&src, &taps, c, orow, a.out_stride) };
+                    c += B * L;
+                }
+                while c + L <= a.tw {
+                    // SAFETY: see above.
+                    unsafe { $block::<KH, KW, R, 1>(&src, &taps, c, orow, a.out_stride) };
+                    c += L;
+                }
+                r += R;
+            }
+            if full_cols < a.tw {
+                let shifted: Vec<&[$t]> = a.rows[..full_rows + KH - 1]
+                    .iter()
+                    .map(|row| &row[full_cols..])
+                    .collect();
+                let right = TileArgs {
+                    rows: &shifted,
+                    th: full_rows,
+                    tw: a.tw - full_cols,
+                    ..*a
+                };
+                // SAFETY: the CPU has AVX2+FMA; the sub-tile's rows and
+                // output lie inside this tile's.
+                unsafe { $general(&right, &mut out[full_cols..]) };
+            }
+            if full_rows < a.th {
+                let bottom = TileArgs {
+                    rows: &a.rows[full_rows..],
+                    th: a.th - full_rows,
+                    ..*a
+                };
+                // SAFETY: as above.
+                unsafe { $general(&bottom, &mut out[full_rows * a.out_stride..]) };
+            }
+        }
+    };
+}
+
+/// Accumulators (vectors of output columns) of the long one-row kernel.
+#[cfg(target_arch = "x86_64")]
+const LONG_VECTORS: usize = 8;
+/// Taps held in registers at a time by the long one-row kernel.
+#[cfg(target_arch = "x86_64")]
+const LONG_TAPS: usize = 6;
+
+#[cfg(target_arch = "x86_64")]
+macro_rules! avx2_long_kernel {
+    ($t:ty, $name:ident, $chunk:ident, $general:ident, $lanes:expr, $vec:ty, $zero:ident, $set1:ident, $load:ident, $fma:ident, $store:ident) => {
+        /// `G` taps `j = q + L·(g0 + g)` of one phase `q` on the
+        /// `LONG_VECTORS` accumulators at column `c`: vector `m` of the
+        /// input from `c + q + L·g0` is tap `g`'s operand for accumulator
+        /// `m − g`, so `LONG_VECTORS + G − 1` loads and `G` broadcasts feed
+        /// `LONG_VECTORS · G` multiply-adds.
+        ///
+        /// # Safety
+        /// The CPU must support AVX2 and FMA; `row` must hold the columns
+        /// `c .. c + L·LONG_VECTORS + q + L·(g0 + G − 1)` and `taps` the
+        /// index `q + L·(g0 + G − 1)`.
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn $chunk<const G: usize>(
+            acc: &mut [$vec; LONG_VECTORS],
+            row: *const $t,
+            taps: *const $t,
+            c: usize,
+            q: usize,
+            g0: usize,
+        ) {
+            use std::arch::x86_64::*;
+            const L: usize = $lanes;
+            let w: [$vec; G] = std::array::from_fn(|g| {
+                // SAFETY: tap indices below q + L·(g0 + G) ≤ the contract's.
+                unsafe { $set1(*taps.add(q + L * (g0 + g))) }
+            });
+            // SAFETY: vector m ≤ LONG_VECTORS + G − 2 ends at column
+            // c + q + L·(g0 + m) + L − 1, within the contract's range.
+            let base = unsafe { row.add(c + q + L * g0) };
+            for m in 0..LONG_VECTORS + G - 1 {
+                // SAFETY: see above.
+                let v = unsafe { $load(base.add(L * m)) };
+                for (g, &w_g) in w.iter().enumerate() {
+                    if m >= g && m - g < LONG_VECTORS {
+                        acc[m - g] = $fma(v, w_g, acc[m - g]);
+                    }
+                }
+            }
+        }
+
+        /// AVX2+FMA kernel for one-row kernels (`kh = 1`) of at least `2L`
+        /// taps, as for long 1-D signals and the first pass of the
+        /// separable path. The general kernel loads each input vector once
+        /// per tap (plus a broadcast per eight); here the taps go by phase
+        /// `q = j mod L`, and within a phase six at a time share their input
+        /// vectors across the eight accumulators (19 loads for 48
+        /// multiply-adds). Each output sums its taps in the order of `q`,
+        /// then `j`, the same on every tile and thread count; the columns
+        /// short of a block go through the general kernel (C order).
+        ///
+        /// # Safety
+        /// The CPU must support AVX2 and FMA (the buffer sizes are checked).
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn $name(a: &TileArgs<'_, $t>, out: &mut [$t]) {
+            use std::arch::x86_64::*;
+            const L: usize = $lanes;
+            const W: usize = L * LONG_VECTORS;
+            assert!(a.kh == 1 && a.kw >= 1);
+            assert!(a.rows.len() >= a.th);
+            assert!(
+                a.rows
+                    .iter()
+                    .take(a.th)
+                    .all(|row| row.len() >= a.tw + a.kw - 1)
+            );
+            assert!(a.taps.len() == a.kw);
+            assert!(a.th == 0 || out.len() >= (a.th - 1) * a.out_stride + a.tw);
+            let kw = a.kw;
+            let full_cols = a.tw / W * W;
+            let op = out.as_mut_ptr();
+            let tp = a.taps.as_ptr();
+            for r in 0..a.th {
+                let row = a.rows[r].as_ptr();
+                let mut c = 0;
+                while c < full_cols {
+                    let mut acc = [$zero(); LONG_VECTORS];
+                    for q in 0..L.min(kw) {
+                        // Taps q, q + L, ... below kw.
+                        let count = (kw - q).div_ceil(L);
+                        let mut g0 = 0;
+                        // SAFETY (all chunks): the last tap read is
+                        // q + L·(count − 1) < kw, and the last column
+                        // c + W − 1 + that tap < tw + kw − 1, within the
+                        // asserted row length; the CPU has AVX2+FMA.
+                        while g0 + LONG_TAPS <= count {
+                            // SAFETY: see above.
+                            unsafe { $chunk::<LONG_TAPS>(&mut acc, row, tp, c, q, g0) };
+                            g0 += LONG_TAPS;
+                        }
+                        while g0 + 2 <= count {
+                            // SAFETY: see above.
+                            unsafe { $chunk::<2>(&mut acc, row, tp, c, q, g0) };
+                            g0 += 2;
+                        }
+                        if g0 < count {
+                            // SAFETY: see above.
+                            unsafe { $chunk::<1>(&mut acc, row, tp, c, q, g0) };
+                        }
+                    }
+                    for (b, &acc_b) in acc.iter().enumerate() {
+                        // SAFETY: r·out_stride + c + b·L + L ≤ r·out_stride
+                        // + tw, within `out` (asserted).
+                        unsafe { $store(op.add(r * a.out_stride + c + b * L), acc_b) };
+                    }
+                    c += W;
+                }
+            }
+            if full_cols < a.tw {
+                let shifted: Vec<&[$t]> =
+                    a.rows[..a.th].iter().map(|row| &row[full_cols..]).collect();
+                let right = TileArgs {
+                    rows: &shifted,
+                    tw: a.tw - full_cols,
+                    ..*a
+                };
+                // SAFETY: the CPU has AVX2+FMA; the sub-tile lies inside
+                // this tile.
+                unsafe { $general(&right, &mut out[full_cols..]) };
+            }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+avx2_long_kernel!(
+    f32,
+    long_f32_avx2,
+    long_chunk_f32_avx2,
+    rows_f32_avx2,
+    8,
+    std::arch::x86_64::__m256,
+    _mm256_setzero_ps,
+    _mm256_set1_ps,
+    _mm256_loadu_ps,
+    _mm256_fmadd_ps,
+    _mm256_storeu_ps
+);
+#[cfg(target_arch = "x86_64")]
+avx2_long_kernel!(
+    f64,
+    long_f64_avx2,
+    long_chunk_f64_avx2,
+    rows_f64_avx2,
+    4,
+    std::arch::x86_64::__m256d,
+    _mm256_setzero_pd,
+    _mm256_set1_pd,
+    _mm256_loadu_pd,
+    _mm256_fmadd_pd,
+    _mm256_storeu_pd
+);
+
+#[cfg(target_arch = "x86_64")]
+avx2_small_kernel!(
+    f32,
+    small_f32_avx2,
+    small_block_f32_avx2,
+    rows_f32_avx2,
+    8,
+    std::arch::x86_64::__m256,
+    _mm256_setzero_ps,
+    _mm256_set1_ps,
+    _mm256_loadu_ps,
+    _mm256_fmadd_ps,
+    _mm256_storeu_ps
+);
+#[cfg(target_arch = "x86_64")]
+avx2_small_kernel!(
+    f64,
+    small_f64_avx2,
+    small_block_f64_avx2,
+    rows_f64_avx2,
+    4,
+    std::arch::x86_64::__m256d,
+    _mm256_setzero_pd,
+    _mm256_set1_pd,
+    _mm256_loadu_pd,
+    _mm256_fmadd_pd,
+    _mm256_storeu_pd
+);
+
 #[cfg(target_arch = "x86_64")]
 avx2_row_kernel!(
     f32,
@@ -368,14 +734,22 @@ avx2_row_kernel!(
 );
 
 macro_rules! float_row_kernel {
-    ($t:ty, $avx2:ident) => {
+    ($t:ty, $avx2:ident, $small:ident, $long:ident, $lanes:expr) => {
         impl RowKernel for $t {
             fn correlate_rows(a: &TileArgs<'_, Self>, out: &mut [Self], level: Level) {
                 #[cfg(target_arch = "x86_64")]
                 if level >= Level::Avx2Fma && crate::simd::level() >= Level::Avx2Fma {
                     // SAFETY: the CPU supports AVX2+FMA (checked by
                     // simd::level); the buffer sizes are asserted inside.
-                    unsafe { $avx2(a, out) };
+                    // The match arms follow SMALL_SHAPES.
+                    unsafe {
+                        match (a.kh, a.kw) {
+                            (3, 3) => $small::<3, 3, 2, 3>(a, out),
+                            (5, 5) => $small::<5, 5, 1, 4>(a, out),
+                            (1, kw) if kw >= 2 * $lanes => $long(a, out),
+                            _ => $avx2(a, out),
+                        }
+                    }
                     return;
                 }
                 let _ = level;
@@ -395,8 +769,8 @@ macro_rules! float_row_kernel {
         }
     };
 }
-float_row_kernel!(f32, rows_f32_avx2);
-float_row_kernel!(f64, rows_f64_avx2);
+float_row_kernel!(f32, rows_f32_avx2, small_f32_avx2, long_f32_avx2, 8);
+float_row_kernel!(f64, rows_f64_avx2, small_f64_avx2, long_f64_avx2, 4);
 
 #[cfg(test)]
 mod tests {
@@ -481,6 +855,191 @@ mod tests {
     fn every_level_writes_exactly_the_tile() {
         check::<f32>(1e-5);
         check::<f64>(1e-6);
+    }
+
+    /// Kernels 1..=9 in each dimension (the dedicated small shapes among
+    /// them) on tiles of odd sizes around the blocks (one or two rows, four
+    /// or three vectors, then single vectors), NaN-prefilled with a gap
+    /// after each row: every level matches the naive sum, and where AVX2
+    /// runs, the dispatching kernel gives the general AVX2 kernel's bits
+    /// (one summation order).
+    fn check_every_shape<T>(
+        tol: f64,
+        long_from: usize,
+        #[cfg(target_arch = "x86_64")] general: unsafe fn(&TileArgs<'_, T>, &mut [T]),
+    ) where
+        T: RowKernel + Into<f64> + From<f32> + std::fmt::Debug,
+    {
+        let levels: Vec<Level> = [Level::Scalar, Level::Avx2Fma]
+            .into_iter()
+            .filter(|l| *l <= crate::simd::level())
+            .collect();
+        for kh in 1..=9 {
+            for kw in 1..=9 {
+                for (th, tw) in [
+                    (1, 1),
+                    (3, 7),
+                    (4, 8),
+                    (5, 17),
+                    (9, 35),
+                    (2, 45),
+                    (6, 60),
+                    (16, 70),
+                    (7, 131),
+                ] {
+                    let sw = tw + kw - 1;
+                    let data: Vec<T> = pseudo((th + kh - 1) * sw, (tw * 31 + kh * 7 + kw) as u64)
+                        .into_iter()
+                        .map(|v| T::from(v as f32))
+                        .collect();
+                    let taps: Vec<T> = pseudo(kh * kw, (kh * 10 + kw) as u64)
+                        .into_iter()
+                        .map(|v| T::from(v as f32))
+                        .collect();
+                    let rows: Vec<&[T]> = data.chunks(sw).collect();
+                    let out_stride = tw + 5;
+                    let args = TileArgs {
+                        rows: &rows,
+                        taps: &taps,
+                        kh,
+                        kw,
+                        th,
+                        tw,
+                        out_stride,
+                    };
+                    for &level in &levels {
+                        let mut out = vec![T::from(f32::NAN); th * out_stride];
+                        T::correlate_rows(&args, &mut out, level);
+                        for r in 0..th {
+                            for c in 0..out_stride {
+                                let got: f64 = out[r * out_stride + c].into();
+                                if c >= tw {
+                                    assert!(got.is_nan(), "wrote outside the tile at ({r}, {c})");
+                                    continue;
+                                }
+                                let mut want = 0.0f64;
+                                for i in 0..kh {
+                                    for j in 0..kw {
+                                        let x: f64 = rows[r + i][c + j].into();
+                                        let w: f64 = taps[i * kw + j].into();
+                                        want += x * w;
+                                    }
+                                }
+                                assert!(
+                                    (got - want).abs() <= tol,
+                                    "{level:?} ({th}, {tw}, {kh}, {kw}) at ({r}, {c}): {got} vs {want}"
+                                );
+                            }
+                        }
+                        #[cfg(target_arch = "x86_64")]
+                        if level == Level::Avx2Fma && !(kh == 1 && kw >= long_from) {
+                            let mut reference = vec![T::from(f32::NAN); th * out_stride];
+                            // SAFETY: this level runs only where the CPU has
+                            // AVX2+FMA.
+                            unsafe { general(&args, &mut reference) };
+                            for (index, (a, b)) in out.iter().zip(&reference).enumerate() {
+                                let (a, b): (f64, f64) = ((*a).into(), (*b).into());
+                                assert!(
+                                    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                                    "({th}, {tw}, {kh}, {kw}) at {index}: {a} vs general {b}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_kernel_shape_to_nine_matches_the_naive_sum_and_the_general_kernel() {
+        assert!(
+            SMALL_SHAPES
+                .iter()
+                .all(|&(kh, kw, r, b)| kh <= 9 && kw <= 9 && r * b > 0)
+        );
+        check_every_shape::<f32>(
+            2e-5,
+            16,
+            #[cfg(target_arch = "x86_64")]
+            rows_f32_avx2,
+        );
+        check_every_shape::<f64>(
+            1e-12,
+            8,
+            #[cfg(target_arch = "x86_64")]
+            rows_f64_avx2,
+        );
+    }
+
+    /// One-row kernels long enough for the phase-grouped kernel (and
+    /// just below), over tile widths around its 8-vector blocks, several
+    /// rows, NaN-prefilled with a gap after each row, against the naive sum.
+    fn check_long_rows<T: RowKernel + Into<f64> + From<f32>>(tol: f64) {
+        let levels: Vec<Level> = [Level::Scalar, Level::Avx2Fma]
+            .into_iter()
+            .filter(|l| *l <= crate::simd::level())
+            .collect();
+        for kw in [7, 8, 9, 15, 16, 17, 23, 31, 48, 101] {
+            for (th, tw) in [
+                (1, 1),
+                (1, 31),
+                (2, 63),
+                (1, 64),
+                (3, 65),
+                (1, 130),
+                (2, 200),
+            ] {
+                let sw = tw + kw - 1;
+                let data: Vec<T> = pseudo(th * sw, (tw + kw) as u64)
+                    .into_iter()
+                    .map(|v| T::from(v as f32))
+                    .collect();
+                let taps: Vec<T> = pseudo(kw, kw as u64)
+                    .into_iter()
+                    .map(|v| T::from(v as f32))
+                    .collect();
+                let rows: Vec<&[T]> = data.chunks(sw).collect();
+                let out_stride = tw + 3;
+                let args = TileArgs {
+                    rows: &rows,
+                    taps: &taps,
+                    kh: 1,
+                    kw,
+                    th,
+                    tw,
+                    out_stride,
+                };
+                for &level in &levels {
+                    let mut out = vec![T::from(f32::NAN); th * out_stride];
+                    T::correlate_rows(&args, &mut out, level);
+                    for r in 0..th {
+                        for c in 0..out_stride {
+                            let got: f64 = out[r * out_stride + c].into();
+                            if c >= tw {
+                                assert!(got.is_nan(), "wrote outside the tile at ({r}, {c})");
+                                continue;
+                            }
+                            let want: f64 = (0..kw)
+                                .map(|j| {
+                                    Into::<f64>::into(rows[r][c + j]) * Into::<f64>::into(taps[j])
+                                })
+                                .sum();
+                            assert!(
+                                (got - want).abs() <= tol,
+                                "{level:?} ({th}, {tw}, 1, {kw}) at ({r}, {c}): {got} vs {want}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn long_rows_match_the_naive_sum() {
+        check_long_rows::<f32>(2e-5);
+        check_long_rows::<f64>(1e-12);
     }
 
     /// The separable tile on every level: NaN-prefilled output with a gap
