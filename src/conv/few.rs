@@ -210,11 +210,25 @@ struct Shape {
     out_w: usize,
     rows: usize,
     cols: usize,
+    /// Source rows outside `live_rows.0 .. live_rows.1` hold zeros, so a
+    /// tap that reads only those adds nothing and may be skipped.
+    live_rows: (usize, usize),
 }
 
 impl Shape {
     fn taps(&self) -> usize {
         self.kernel_h * self.kernel_w
+    }
+
+    /// The kernel rows that output rows `o0 .. o0 + count` (stride 1) read
+    /// from live source rows: the others meet only zero rows.
+    #[inline]
+    fn live_taps(&self, o0: usize, count: usize) -> std::ops::Range<usize> {
+        let (lo, hi) = self.live_rows;
+        let d = self.dilation_h;
+        let first = lo.saturating_sub(o0 + count - 1).div_ceil(d);
+        let last = hi.saturating_sub(o0).div_ceil(d).min(self.kernel_h);
+        first.min(last)..last
     }
 
     /// Panics unless every tap of every output stays inside a source plane
@@ -301,7 +315,7 @@ fn sum_planes<T: Real>(level: Level, s: &Shape, src: &[T], w: &[T], out: &mut [T
     out.fill(zero::<T>());
     for (w_c, src_c) in w.chunks_exact(s.taps()).zip(src.chunks_exact(plane)) {
         for (oh, o_row) in out.chunks_exact_mut(s.out_w).enumerate() {
-            for kh in 0..s.kernel_h {
+            for kh in s.live_taps(oh, 1) {
                 let src_row = &src_c[(oh + kh * s.dilation_h) * s.cols..][..s.cols];
                 for kw in 0..s.kernel_w {
                     let v = w_c[kh * s.kernel_w + kw];
@@ -389,6 +403,7 @@ fn forward_shape(g: &ConvGeometry, rows: usize, cols: usize) -> Shape {
         out_w: g.out_size[2],
         rows,
         cols,
+        live_rows: (0, rows),
     }
 }
 
@@ -474,6 +489,7 @@ pub fn input_grad<T: Real>(
         out_w: w,
         rows,
         cols,
+        live_rows: (0, rows),
     };
     // Source row r holds grad_output row r − (KH−1)·DH + pad (zero outside).
     let row_src: Vec<Option<usize>> = (0..rows)
@@ -483,6 +499,15 @@ pub fn input_grad<T: Real>(
                 .filter(|&s| s < oh_)
         })
         .collect();
+    let live_lo = row_src.iter().position(Option::is_some).unwrap_or(0);
+    let live_hi = row_src
+        .iter()
+        .rposition(Option::is_some)
+        .map_or(0, |r| r + 1);
+    let shape = Shape {
+        live_rows: (live_lo, live_hi.max(live_lo)),
+        ..shape
+    };
     // Source column c holds grad_output column c − (KW−1)·DW + pad: the
     // columns [lo, hi) of each row come from grad_output, the rest are 0.
     let shift = ((kw_ - 1) * dw) as isize - g.pad_before[2] as isize;
@@ -491,24 +516,23 @@ pub fn input_grad<T: Real>(
     let first = (lo as isize - shift).max(0) as usize;
     let task = |i: usize, dx: &mut [T], padded: &mut Vec<T>| {
         let dy_ng = &grad_output[i * cog * oh_ * ow_..][..cog * oh_ * ow_];
+        // The zero border is the same for every sample: it is written
+        // when the buffer is made, and each sample rewrites only the
+        // grad_output part.
         if padded.len() != cog * rows * cols {
             padded.clear();
             padded.resize(cog * rows * cols, zero::<T>());
         }
-        for (q, dy) in padded
-            .chunks_exact_mut(rows * cols)
-            .zip(dy_ng.chunks_exact(oh_ * ow_))
-        {
-            for (q_row, src) in q.chunks_exact_mut(cols).zip(&row_src) {
-                let Some(s) = *src else {
-                    q_row.fill(zero::<T>());
-                    continue;
-                };
-                q_row[..lo].fill(zero::<T>());
-                if hi > lo {
-                    q_row[lo..hi].copy_from_slice(&dy[s * ow_ + first..][..hi - lo]);
+        if hi > lo {
+            for (q, dy) in padded
+                .chunks_exact_mut(rows * cols)
+                .zip(dy_ng.chunks_exact(oh_ * ow_))
+            {
+                for (q_row, src) in q.chunks_exact_mut(cols).zip(&row_src) {
+                    if let Some(s) = *src {
+                        q_row[lo..hi].copy_from_slice(&dy[s * ow_ + first..][..hi - lo]);
+                    }
                 }
-                q_row[hi..].fill(zero::<T>());
             }
         }
         let group = i % g.groups;
@@ -776,10 +800,11 @@ mod avx2 {
         // with every lane of every load inside (check_padded_source).
         unsafe {
             let mut acc = [[_mm256_setzero_ps(); V]; R];
+            let live = s.live_taps(o0, R);
             for c in 0..planes {
                 let src_c = src.add(c * plane);
                 let w_c = w.add(c * taps);
-                for kh in 0..s.kernel_h {
+                for kh in live.clone() {
                     for kw in 0..s.kernel_w {
                         let wv = _mm256_broadcast_ss(&*w_c.add(kh * s.kernel_w + kw));
                         for (j, acc_j) in acc.iter_mut().enumerate() {
