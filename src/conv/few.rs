@@ -73,14 +73,13 @@ fn needed(g: &ConvGeometry, axis: usize) -> Option<usize> {
         .checked_add(1)
 }
 
-/// The size budget of a scratch plane: a few times the input and output.
+/// The size budget of a scratch plane: a few times an input and an output
+/// plane, so the scratch of a whole call stays within a few times the
+/// arrays the caller already holds.
 fn budget(g: &ConvGeometry) -> Option<usize> {
     let in_plane = g.in_size[1].checked_mul(g.in_size[2])?;
     let out_plane = g.out_size[1].checked_mul(g.out_size[2])?;
-    in_plane
-        .checked_add(out_plane)?
-        .checked_mul(4)?
-        .checked_add(4096)
+    in_plane.checked_add(out_plane)?.checked_mul(4)
 }
 
 /// Elements of one padded input plane, if within budget.
@@ -115,29 +114,30 @@ impl<T: Clone> Planes<'_, T> {
 }
 
 /// The input planes of `g`, padded by `boundary` where the convolution
-/// reads outside the input (borrowed as they are when it never does).
+/// reads outside the input (borrowed as they are when it never does), or
+/// `None` when the padded copy cannot be allocated.
 fn padded_input<'a, T: Real>(
     g: &ConvGeometry,
     input: &'a [T],
     boundary: Boundary,
     parallel: bool,
-) -> Planes<'a, T> {
+) -> Option<Planes<'a, T>> {
     let [_, h, w] = g.in_size;
     // padded_size (checked by `applies`) guarantees these exist.
     let rows = needed(g, 1).unwrap_or(0);
     let cols = needed(g, 2).unwrap_or(0);
     if g.pad_before[1] == 0 && g.pad_before[2] == 0 && rows <= h && cols <= w {
-        return Planes {
+        return Some(Planes {
             data: Cow::Borrowed(input),
             rows: h,
             cols: w,
-        };
+        });
     }
     let count = g.batch * g.in_channels;
     let col_src: Vec<Option<usize>> = (0..cols)
         .map(|c| source_index(c as isize - g.pad_before[2] as isize, w, boundary))
         .collect();
-    let mut data = vec![zero::<T>(); count * rows * cols];
+    let mut data = crate::buffer::try_filled(count.checked_mul(rows * cols)?, zero::<T>()).ok()?;
     let fill = |i: usize, plane: &mut [T]| {
         let x = &input[i * h * w..][..h * w];
         for (r, row) in plane.chunks_exact_mut(cols).enumerate() {
@@ -162,11 +162,11 @@ fn padded_input<'a, T: Real>(
             .enumerate()
             .for_each(|(i, p)| fill(i, p));
     }
-    Planes {
+    Some(Planes {
         data: Cow::Owned(data),
         rows,
         cols,
-    }
+    })
 }
 
 /// Whether the AVX2 float32 kernels may run for `T` at `level`.
@@ -409,7 +409,8 @@ fn forward_shape(g: &ConvGeometry, rows: usize, cols: usize) -> Shape {
 
 /// out = conv(input, weight) + bias for a geometry where [`applies`];
 /// padding follows `g.boundary`. Tasks are (sample, group) pieces of the
-/// output, in parallel when `parallel`.
+/// output, in parallel when `parallel`. Returns false, with `out`
+/// untouched, when the padded input cannot be allocated.
 pub fn forward<T: Real>(
     level: Level,
     g: &ConvGeometry,
@@ -418,8 +419,10 @@ pub fn forward<T: Real>(
     bias: Option<&[T]>,
     out: &mut [T],
     parallel: bool,
-) {
-    let planes = padded_input(g, input, g.boundary, parallel);
+) -> bool {
+    let Some(planes) = padded_input(g, input, g.boundary, parallel) else {
+        return false;
+    };
     let shape = forward_shape(g, planes.rows, planes.cols);
     let cog = g.out_per_group();
     let taps = shape.taps();
@@ -449,6 +452,7 @@ pub fn forward<T: Real>(
             .enumerate()
             .for_each(|(i, p)| task(i, p));
     }
+    true
 }
 
 /// grad_input of a geometry where [`input_grad_applies`] (stride 1, zero
@@ -566,7 +570,8 @@ const WEIGHT_TASK_CHANNELS: usize = 4;
 
 /// grad_weight of a geometry where [`applies`] (zero padding). Each task
 /// owns a few output channels and sums over the whole batch in order, so
-/// the result is the same for every thread count.
+/// the result is the same for every thread count. Returns false, with
+/// `grad_weight` untouched, when the padded input cannot be allocated.
 pub fn weight_grad<T: Real>(
     level: Level,
     g: &ConvGeometry,
@@ -574,8 +579,10 @@ pub fn weight_grad<T: Real>(
     grad_output: &[T],
     grad_weight: &mut [T],
     parallel: bool,
-) {
-    let planes = padded_input(g, input, Boundary::Constant, parallel);
+) -> bool {
+    let Some(planes) = padded_input(g, input, Boundary::Constant, parallel) else {
+        return false;
+    };
     let shape = forward_shape(g, planes.rows, planes.cols);
     let cog = g.out_per_group();
     let taps = shape.taps();
@@ -606,6 +613,7 @@ pub fn weight_grad<T: Real>(
     } else {
         tasks.into_iter().for_each(run);
     }
+    true
 }
 
 #[cfg(target_arch = "x86_64")]

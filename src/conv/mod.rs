@@ -367,9 +367,20 @@ pub fn forward<T: Real>(
     if path == Path::Reference {
         return reference::forward(g, input, weight, bias, out);
     }
-    if few::applies(g) {
-        let parallel = split_macs(g.macs());
-        return few::forward(simd::level(), g, input, weight, bias, out, parallel);
+    // The few-channel kernels, unless their padded copy of the input
+    // cannot be allocated (then GEMM, whose scratch is tile-sized).
+    if few::applies(g)
+        && few::forward(
+            simd::level(),
+            g,
+            input,
+            weight,
+            bias,
+            out,
+            split_macs(g.macs()),
+        )
+    {
+        return;
     }
     let plan = Plan::new::<T>(g);
     if uses_direct(g, path) {
@@ -731,8 +742,9 @@ pub fn weight_grad<T: Real>(
     }
     if few::applies(g) {
         let parallel = split_macs(g.macs());
-        few::weight_grad(simd::level(), g, input, grad_output, grad_weight, parallel);
-        return Ok(());
+        if few::weight_grad(simd::level(), g, input, grad_output, grad_weight, parallel) {
+            return Ok(());
+        }
     }
     weight_and_input(g, input, &[], grad_output, grad_weight, None)
 }

@@ -654,6 +654,7 @@ fn few_channel_forward_matches_reference() {
                             parallel,
                         )
                     })
+                    .map(|done| assert!(done, "{what}"))
                     .unwrap();
                     close(&got, &want, &what);
                     let mut got32 = vec![f32::NAN; out_len(&g)];
@@ -668,6 +669,7 @@ fn few_channel_forward_matches_reference() {
                             parallel,
                         )
                     })
+                    .map(|done| assert!(done, "{what}"))
                     .unwrap();
                     close_f32(&got32, &want32, &what);
                 }
@@ -714,8 +716,10 @@ fn few_channel_gradients_match_reference() {
                 let mut dw = vec![f64::NAN; w.len()];
                 let mut dw32 = vec![f32::NAN; w.len()];
                 crate::threads::run(3, || {
-                    few::weight_grad(level, &g, &x, &dy, &mut dw, parallel);
-                    few::weight_grad(level, &g, &x32, &dy32, &mut dw32, parallel);
+                    assert!(few::weight_grad(level, &g, &x, &dy, &mut dw, parallel));
+                    assert!(few::weight_grad(
+                        level, &g, &x32, &dy32, &mut dw32, parallel
+                    ));
                 })
                 .unwrap();
                 close(&dw, &want_dw, &format!("few weight_grad {what}"));
@@ -766,7 +770,7 @@ fn few_channel_paths_are_bitwise_stable_across_threads() {
             .unwrap();
             for parallel in [false, true] {
                 let mut dw2 = vec![f32::NAN; w.len()];
-                few::weight_grad(
+                let done = few::weight_grad(
                     crate::simd::level(),
                     &g,
                     &x,
@@ -774,6 +778,7 @@ fn few_channel_paths_are_bitwise_stable_across_threads() {
                     &mut dw2,
                     parallel && threads > 1,
                 );
+                assert!(done);
                 assert_eq!(dw2, dw);
             }
             results.push((y, dx, dw));
@@ -805,7 +810,7 @@ fn few_channel_weight_grad_masks_the_tail_lanes() {
     let dy = vec![1.0f32; out_len(&g)];
     for level in levels() {
         let mut dw = vec![f32::NAN; 6];
-        few::weight_grad(level, &g, &x, &dy, &mut dw, false);
+        assert!(few::weight_grad(level, &g, &x, &dy, &mut dw, false));
         for c in 0..2 {
             assert_eq!(&dw[c * 3..c * 3 + 2], &[0.0, 0.0], "{level:?}");
             assert_eq!(dw[c * 3 + 2], f32::INFINITY, "{level:?}");
