@@ -1,7 +1,8 @@
 """rustconv's CNN convolution against torch's CPU convolution (oneDNN), side by side.
 
 Run ``python benches/bench_conv.py`` (``--quick`` for fewer repetitions,
-``--threads 2`` for one thread count). Both libraries run in this one
+``--threads 2`` for one thread count, ``--cases MNIST`` for the cases whose
+name contains a word). Both libraries run in this one
 process, interleaved call by call, at each thread count in turn (rustconv's
 ``workers`` and ``torch.set_num_threads`` set alike); the table gives
 medians, GFLOP/s, the fraction of this machine's float32 peak and of
@@ -127,8 +128,15 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=0, help="calls per median (default 21, 5 with --quick)"
     )
+    parser.add_argument(
+        "--cases",
+        nargs="*",
+        default=None,
+        help="run only the cases whose name contains one of these words (e.g. MNIST deep)",
+    )
     args = parser.parse_args()
     repeats = args.repeats or (5 if args.quick else 21)
+    shapes = [s for s in SHAPES if not args.cases or any(word in s[0] for word in args.cases)]
     cores = os.cpu_count() or 1
     thread_counts = args.threads or sorted({1, cores})
     rng = np.random.default_rng(0)
@@ -152,7 +160,7 @@ def main() -> None:
         if torch is not None:
             torch.set_num_threads(threads)
         peak = FLOP_PER_CYCLE * ghz * threads
-        for name, x_shape, w_shape, stride, padding, fwd_target, bwd_target in SHAPES:
+        for name, x_shape, w_shape, stride, padding, fwd_target, bwd_target in shapes:
             x = rng.standard_normal(x_shape, dtype=np.float32)
             w = (rng.standard_normal(w_shape, dtype=np.float32) * 0.1).astype(np.float32)
             b = rng.standard_normal(w_shape[0], dtype=np.float32)
@@ -233,7 +241,7 @@ def main() -> None:
             f"\nrustconv thread scaling {low} -> {high} (target >= {SCALING_TARGET}x on the large cases)\n\n"
             "| case | pass | speedup |\n|---|---|---|"
         )
-        for name, *_ in SHAPES:
+        for name, *_ in shapes:
             for label in ("forward", "fwd+bwd"):
                 speedup = rust_times[(name, label, low)] / rust_times[(name, label, high)]
                 print(f"| {name} | {label} | {speedup:.2f}x |")

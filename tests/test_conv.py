@@ -931,3 +931,60 @@ def test_errors(name: str, call: Any, cls: type[Exception], message: str) -> Non
     # The module still works afterwards.
     out = rustconv.conv2d(_x(), _w(), padding=1)
     np.testing.assert_array_equal(out[0, 0, 1:-1, 1:-1], 36.0)
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "stride", "padding", "dilation", "groups", "mode"),
+    [
+        ((4, 1, 28, 28), (32, 1, 5, 5), 1, 0, 1, 1, "zeros"),
+        ((3, 1, 19, 37), (7, 1, 3, 4), 1, "same", 1, 1, "zeros"),
+        ((2, 3, 17, 29), (9, 1, 5, 3), (2, 1), (2, 1), (1, 2), 3, "zeros"),
+        ((2, 2, 11, 30), (6, 1, 3, 3), 1, (4, 5), 2, 2, "zeros"),
+        ((2, 1, 12, 27), (5, 1, 3, 4), 1, 2, 1, 1, "reflect"),
+        ((2, 2, 10, 13), (4, 1, 3, 3), (3, 1), 1, 1, 2, "circular"),
+        ((2, 1, 9, 11), (3, 1, 3, 3), 1, 2, (2, 1), 1, "replicate"),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_few_channel_layers_against_torch(
+    x_shape: tuple[int, ...],
+    w_shape: tuple[int, ...],
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: int,
+    mode: str,
+    dtype: Any,
+) -> None:
+    """One input channel per group with several outputs (the few-channel kernels): odd
+    widths, strides along H, dilation, 'same', large padding, groups and padding modes."""
+    torch = torch_or_skip()
+    rng = np.random.default_rng(sum(x_shape) + sum(w_shape))
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    layer = torch.nn.Conv2d(
+        x_shape[1],
+        w_shape[0],
+        w_shape[2:],
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        padding_mode=mode,
+    ).to(torch.float32 if dtype == np.float32 else torch.float64)
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(w))
+        layer.bias.copy_(torch.from_numpy(b))
+    tx = torch.from_numpy(x.copy()).requires_grad_(True)
+    ty = layer(tx)
+    y = rustconv.conv2d(x, w, b, stride, padding, dilation, groups, padding_mode=mode)
+    assert_close(y, ty.detach().numpy().astype(np.float64), dtype)
+    if mode != "zeros" or padding == "same":
+        return
+    g = rng.standard_normal(y.shape).astype(dtype)
+    ty.backward(torch.from_numpy(g))
+    dx, dw, db = rustconv.conv2d_backward(g, x, w, stride, padding, dilation, groups)
+    assert_close(dx, tx.grad.numpy().astype(np.float64), dtype)
+    assert_close(dw, layer.weight.grad.numpy().astype(np.float64), dtype)
+    assert_close(db, layer.bias.grad.numpy().astype(np.float64), dtype)

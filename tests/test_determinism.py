@@ -29,6 +29,7 @@ SCRIPT = textwrap.dedent(
     dy32 = r(6, 24, 38, 34, dtype=np.float32)
     dy64 = dy32.astype(np.float64)
     wg = r(24, 4, 3, 3)
+    xf, wf = r(16, 1, 28, 28, dtype=np.float32), r(32, 1, 5, 5, dtype=np.float32)
     x3 = r(2, 8, 12, 14, 10, dtype=np.float32)
     w3 = r(8, 8, 3, 3, 3, dtype=np.float32)
     wt = r(16, 8, 4, 4)
@@ -59,6 +60,8 @@ SCRIPT = textwrap.dedent(
         "conv2d_weight f64": rustconv.conv2d_weight(x64, w64.shape, dy64),
         "conv3d_weight": rustconv.conv3d_weight(x3, w3.shape, r(2, 8, 10, 12, 8, dtype=np.float32)),
         "conv2d_backward": rustconv.conv2d_backward(dy64, x64, w64),
+        "conv2d few channels": rustconv.conv2d(xf, wf, r(32, dtype=np.float32), padding=2),
+        "conv2d_backward few channels": rustconv.conv2d_backward(r(16, 32, 28, 28, dtype=np.float32), xf, wf, padding=2),
         "conv_transpose2d": rustconv.conv_transpose2d(x64, wt, r(8), stride=2, padding=1, output_padding=1),
         "pad reflect": rustconv.pad(x64, 5, "reflect"),
         "pad constant": rustconv.pad(x32, [(0, 0), (1, 2), (3, 4), (5, 6)], constant_values=2.5),

@@ -92,6 +92,18 @@ def cases() -> dict[str, Callable[[], Any]]:
         out[f"conv2d_backward {d} depthwise"] = lambda g=gd, x=deep, w=wd: rustconv.conv2d_backward(
             g, x, w, padding=(2, 2), dilation=(1, 1), groups=16
         )
+        # One input channel per group, several outputs: the few-channel
+        # kernels (odd width for the masked tails; a channel multiplier).
+        mnist, w5 = _rand(35, (3, 1, 28, 29), dtype), _rand(36, (8, 1, 5, 5), dtype)
+        out[f"conv2d {d} few channels 5x5"] = lambda x=mnist, w=w5: rustconv.conv2d(x, w, padding=2)
+        g5 = _rand(37, (3, 8, 28, 29), dtype)
+        out[f"conv2d_backward {d} few channels 5x5"] = lambda g=g5, x=mnist, w=w5: rustconv.conv2d_backward(
+            g, x, w, padding=2
+        )
+        wm = _rand(38, (32, 1, 3, 3), dtype)
+        out[f"conv2d {d} channel multiplier"] = lambda x=deep, w=wm: rustconv.conv2d(
+            x, w, padding=1, dilation=(1, 2), groups=16
+        )
         x1, w1d = _rand(20, (3, 4, 41), dtype), _rand(21, (6, 4, 5), dtype)
         out[f"conv1d {d}"] = lambda x=x1, w=w1d: rustconv.conv1d(x, w, padding=2, stride=3)
         x3, w3 = _rand(22, (1, 2, 7, 9, 11), dtype), _rand(23, (3, 2, 3, 3, 3), dtype)

@@ -15,6 +15,7 @@
 //! (256, 2304, 196): 84 / 77; (128, 128, 784): 87 / 81; (64, 147, 1024):
 //! 77 / 69; (32, 25, 576): 77 / 67. gemm is 8–20 % faster on every shape.
 
+pub mod few;
 pub mod params;
 pub mod reference;
 
@@ -23,7 +24,8 @@ mod winograd;
 
 use crate::element::Real;
 use crate::pad::Boundary;
-use crate::threads::worth_parallel;
+use crate::simd;
+use crate::threads::split;
 use im2col::Im2col;
 use params::ConvGeometry;
 use rayon::prelude::*;
@@ -162,12 +164,32 @@ fn matmul<T: Real>(
     }
 }
 
+/// Multiply-adds per unit of the work estimate that `threads::run_sized`
+/// and `threads::split` weigh. Their threshold (2^15 units, here 4 M
+/// multiply-adds, 0.1–0.2 ms on one core) is about where a second thread
+/// gains more than the hand-off to the pool and back costs (0.1 ms and
+/// more, measured on this 2-core machine); below it a convolution runs on
+/// the calling thread.
+const MACS_PER_WORK: usize = 128;
+
+/// The work estimate of a job of `macs` multiply-adds (see
+/// [`MACS_PER_WORK`]); the bindings pass it to `detach_run_sized`.
+pub fn work(macs: usize) -> usize {
+    macs / MACS_PER_WORK
+}
+
+/// Whether a job of `macs` multiply-adds is split across threads (never
+/// inside a calling-thread job of `threads::run_sized`).
+fn split_macs(macs: usize) -> bool {
+    split(work(macs))
+}
+
 /// How to spread `tasks` independent tasks of `macs` total multiply-adds:
 /// (tasks in parallel, GEMM in parallel). Never both: a parallel GEMM
 /// inside a saturated parallel loop only adds overhead.
 fn schedule(tasks: usize, macs: usize) -> (bool, bool) {
     let threads = rayon::current_num_threads();
-    if threads <= 1 || !worth_parallel(macs) {
+    if !split_macs(macs) {
         (false, false)
     } else if tasks >= threads {
         (true, false)
@@ -312,10 +334,25 @@ pub fn forward<T: Real>(
     if winograd::chosen(g, path) {
         return winograd::forward(g, input, weight, bias, out);
     }
+    // The few-channel kernels, unless their padded copy of the input
+    // cannot be allocated (then GEMM, whose scratch is tile-sized).
+    if few::applies(g)
+        && few::forward(
+            simd::level(),
+            g,
+            input,
+            weight,
+            bias,
+            out,
+            split_macs(g.macs()),
+        )
+    {
+        return;
+    }
     let plan = Plan::new::<T>(g);
     if uses_direct(g, path) {
         let im = Im2col::new(g, g.boundary);
-        let parallel = worth_parallel(g.macs()) && rayon::current_num_threads() > 1;
+        let parallel = split_macs(g.macs());
         for_pieces(out, plan.out_vol, parallel, |task, o_plane| {
             let (n, oc) = (task / g.out_channels, task % g.out_channels);
             let ic = oc / plan.cog;
@@ -449,10 +486,14 @@ pub fn input_grad<T: Real>(
     if winograd::chosen(g, path) {
         return winograd::input_grad(g, weight, grad_output, grad_input);
     }
+    if few::input_grad_applies(g) {
+        let parallel = split_macs(g.macs());
+        return few::input_grad(simd::level(), g, weight, grad_output, grad_input, parallel);
+    }
     let plan = Plan::new::<T>(g);
     if uses_direct(g, path) {
         let im = Im2col::new(g, Boundary::Constant);
-        let parallel = worth_parallel(g.macs()) && rayon::current_num_threads() > 1;
+        let parallel = split_macs(g.macs());
         for_pieces(grad_input, plan.in_vol, parallel, |task, dx_plane| {
             let (n, ic) = (task / g.in_channels, task % g.in_channels);
             dx_plane.fill(zero::<T>());
@@ -539,7 +580,7 @@ fn chunk_range(batch: usize, chunks: usize, c: usize) -> std::ops::Range<usize> 
 /// Sums `partials` (chunks × len) element-wise, in chunk order, into `out`.
 fn sum_partials<T: Real>(partials: &[T], out: &mut [T]) {
     let len = out.len();
-    let parallel = worth_parallel(partials.len());
+    let parallel = split(partials.len());
     for_pieces(out, 4096, parallel, |i, piece| {
         let start = i * 4096;
         for (j, v) in piece.iter_mut().enumerate() {
@@ -669,6 +710,12 @@ pub fn weight_grad<T: Real>(
         reference::weight_grad(g, input, grad_output, grad_weight);
         return Ok(());
     }
+    if few::applies(g) {
+        let parallel = split_macs(g.macs());
+        if few::weight_grad(simd::level(), g, input, grad_output, grad_weight, parallel) {
+            return Ok(());
+        }
+    }
     weight_and_input(g, input, &[], grad_output, grad_weight, None)
 }
 
@@ -676,7 +723,7 @@ pub fn weight_grad<T: Real>(
 /// fixed order.
 pub fn bias_grad<T: Real>(g: &ConvGeometry, grad_output: &[T], grad_bias: &mut [T]) {
     let out_vol: usize = g.out_size.iter().product();
-    let parallel = worth_parallel(grad_output.len());
+    let parallel = split(grad_output.len());
     for_pieces(grad_bias, 1, parallel, |oc, b| {
         let mut total = zero::<T>();
         for n in 0..g.batch {
@@ -716,9 +763,9 @@ pub fn backward<T: Real>(
     if path == Path::Reference {
         reference::input_grad(g, weight, grad_output, grad_input);
         reference::weight_grad(g, input, grad_output, grad_weight);
-    } else if uses_direct(g, path) || winograd::chosen(g, path) {
+    } else if uses_direct(g, path) || winograd::chosen(g, path) || few::applies(g) {
         input_grad(g, weight, grad_output, grad_input, path);
-        weight_and_input(g, input, weight, grad_output, grad_weight, None)?;
+        weight_grad(g, input, grad_output, grad_weight, path)?;
     } else {
         weight_and_input(g, input, weight, grad_output, grad_weight, Some(grad_input))?;
     }

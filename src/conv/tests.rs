@@ -430,3 +430,380 @@ fn transposed_matches_adjoint_reference() {
     transposed(&g, &x, &w, Some(&b), &mut got, Path::Gemm);
     close(&got, &want, "transposed");
 }
+
+/// Geometries the few-channel kernels accept: one input channel per
+/// group, several outputs each; odd widths (masked tails), output rows
+/// wider than one 24-column strip, stride along H, dilation, explicit,
+/// 'same' (even kernel: uneven padding) and large padding, groups, 1-D,
+/// and every padding mode for the forward pass.
+fn few_cases() -> Vec<Case> {
+    let case = |input: &[usize],
+                weight: &[usize],
+                stride: &[i64],
+                padding: Padding,
+                dilation: &[i64],
+                groups: i64,
+                boundary: Boundary| Case {
+        input: input.to_vec(),
+        weight: weight.to_vec(),
+        stride: stride.to_vec(),
+        padding,
+        dilation: dilation.to_vec(),
+        groups,
+        boundary,
+    };
+    let e = |v: &[i64]| Padding::Explicit(v.to_vec());
+    vec![
+        // The MNIST layer, smaller batch.
+        case(
+            &[3, 1, 28, 28],
+            &[32, 1, 5, 5],
+            &[1, 1],
+            e(&[0, 0]),
+            &[1, 1],
+            1,
+            Boundary::Constant,
+        ),
+        case(
+            &[2, 1, 13, 11],
+            &[7, 1, 3, 3],
+            &[1, 1],
+            e(&[1, 1]),
+            &[1, 1],
+            1,
+            Boundary::Constant,
+        ),
+        case(
+            &[2, 1, 17, 61],
+            &[5, 1, 3, 4],
+            &[1, 1],
+            Padding::Same,
+            &[1, 1],
+            1,
+            Boundary::Constant,
+        ),
+        case(
+            &[1, 2, 19, 37],
+            &[6, 1, 5, 3],
+            &[1, 1],
+            e(&[2, 3]),
+            &[2, 3],
+            2,
+            Boundary::Constant,
+        ),
+        case(
+            &[2, 3, 9, 29],
+            &[9, 1, 2, 5],
+            &[2, 1],
+            e(&[1, 2]),
+            &[1, 2],
+            3,
+            Boundary::Constant,
+        ),
+        case(
+            &[1, 1, 6, 5],
+            &[4, 1, 3, 3],
+            &[1, 1],
+            e(&[4, 7]),
+            &[1, 1],
+            1,
+            Boundary::Constant,
+        ),
+        case(
+            &[2, 1, 1, 3],
+            &[3, 1, 1, 2],
+            &[1, 1],
+            e(&[0, 0]),
+            &[1, 1],
+            1,
+            Boundary::Constant,
+        ),
+        case(
+            &[2, 2, 50],
+            &[10, 1, 7],
+            &[1],
+            e(&[3]),
+            &[2],
+            2,
+            Boundary::Constant,
+        ),
+        case(
+            &[2, 1, 12, 27],
+            &[5, 1, 3, 4],
+            &[1, 1],
+            Padding::Same,
+            &[1, 2],
+            1,
+            Boundary::Reflect,
+        ),
+        case(
+            &[1, 2, 11, 19],
+            &[4, 1, 4, 3],
+            &[3, 1],
+            e(&[2, 1]),
+            &[1, 1],
+            2,
+            Boundary::Wrap,
+        ),
+        case(
+            &[2, 1, 10, 9],
+            &[3, 1, 3, 3],
+            &[1, 1],
+            e(&[2, 2]),
+            &[2, 1],
+            1,
+            Boundary::Edge,
+        ),
+    ]
+}
+
+fn to_f32(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
+/// float32 results against a float64 reference computed from the same
+/// (rounded) data: sums of up to a few hundred terms of size ≤ 0.25.
+fn close_f32(a: &[f32], b: &[f64], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (f64::from(x) - y).abs() <= 1e-4,
+            "{what}: index {i}: {x} vs {y}"
+        );
+    }
+}
+
+fn levels() -> Vec<crate::simd::Level> {
+    let mut levels = vec![crate::simd::Level::Scalar];
+    if crate::simd::level() >= crate::simd::Level::Avx2Fma {
+        levels.push(crate::simd::Level::Avx2Fma);
+    }
+    levels
+}
+
+#[test]
+fn few_channel_cases_take_the_few_channel_paths() {
+    for (i, case) in few_cases().iter().enumerate() {
+        let g = geometry(case);
+        assert!(few::applies(&g), "case {i}");
+        let adjoint = g.stride[1] == 1;
+        assert_eq!(few::input_grad_applies(&g), adjoint, "case {i}");
+    }
+    // Strided along W, one output per group, or a real 3-D kernel: not these kernels.
+    let c = &cases()[1];
+    assert!(!few::applies(&geometry(c)));
+    assert!(!few::applies(&geometry(&cases()[4])));
+}
+
+#[test]
+fn few_channel_forward_matches_reference() {
+    for (i, case) in few_cases().iter().enumerate() {
+        let g = geometry(case);
+        let x = data(case.input.iter().product(), 11 + i as u64);
+        let w = data(case.weight.iter().product(), 111 + i as u64);
+        let b = data(g.out_channels, 211);
+        let (x32, w32, b32) = (to_f32(&x), to_f32(&w), to_f32(&b));
+        let (x_r, w_r, b_r): (Vec<f64>, Vec<f64>, Vec<f64>) = (
+            x32.iter().map(|&v| v.into()).collect(),
+            w32.iter().map(|&v| v.into()).collect(),
+            b32.iter().map(|&v| v.into()).collect(),
+        );
+        for with_bias in [false, true] {
+            let mut want = vec![f64::NAN; out_len(&g)];
+            forward(
+                &g,
+                &x,
+                &w,
+                with_bias.then_some(&b[..]),
+                &mut want,
+                Path::Reference,
+            );
+            let mut want32 = vec![f64::NAN; out_len(&g)];
+            forward(
+                &g,
+                &x_r,
+                &w_r,
+                with_bias.then_some(&b_r[..]),
+                &mut want32,
+                Path::Reference,
+            );
+            for level in levels() {
+                for parallel in [false, true] {
+                    let what = format!(
+                        "few forward case {i} bias {with_bias} {level:?} parallel {parallel}"
+                    );
+                    let mut got = vec![f64::NAN; out_len(&g)];
+                    crate::threads::run(2, || {
+                        few::forward(
+                            level,
+                            &g,
+                            &x,
+                            &w,
+                            with_bias.then_some(&b[..]),
+                            &mut got,
+                            parallel,
+                        )
+                    })
+                    .map(|done| assert!(done, "{what}"))
+                    .unwrap();
+                    close(&got, &want, &what);
+                    let mut got32 = vec![f32::NAN; out_len(&g)];
+                    crate::threads::run(2, || {
+                        few::forward(
+                            level,
+                            &g,
+                            &x32,
+                            &w32,
+                            with_bias.then_some(&b32[..]),
+                            &mut got32,
+                            parallel,
+                        )
+                    })
+                    .map(|done| assert!(done, "{what}"))
+                    .unwrap();
+                    close_f32(&got32, &want32, &what);
+                }
+            }
+            // The public entry points route here.
+            let mut got = vec![f64::NAN; out_len(&g)];
+            forward(
+                &g,
+                &x,
+                &w,
+                with_bias.then_some(&b[..]),
+                &mut got,
+                Path::Gemm,
+            );
+            close(&got, &want, &format!("forward case {i} through Path::Gemm"));
+        }
+    }
+}
+
+#[test]
+fn few_channel_gradients_match_reference() {
+    for (i, case) in few_cases().iter().enumerate() {
+        if case.boundary != Boundary::Constant {
+            continue;
+        }
+        let g = geometry(case);
+        let x = data(case.input.iter().product(), 21 + i as u64);
+        let w = data(case.weight.iter().product(), 121 + i as u64);
+        let dy = data(out_len(&g), 321 + i as u64);
+        let (x32, w32, dy32) = (to_f32(&x), to_f32(&w), to_f32(&dy));
+        let widen = |v: &[f32]| -> Vec<f64> { v.iter().map(|&x| x.into()).collect() };
+        let (x_r, w_r, dy_r) = (widen(&x32), widen(&w32), widen(&dy32));
+        let mut want_dx = vec![f64::NAN; x.len()];
+        let mut want_dw = vec![f64::NAN; w.len()];
+        reference::input_grad(&g, &w, &dy, &mut want_dx);
+        reference::weight_grad(&g, &x, &dy, &mut want_dw);
+        let mut want_dx32 = vec![f64::NAN; x.len()];
+        let mut want_dw32 = vec![f64::NAN; w.len()];
+        reference::input_grad(&g, &w_r, &dy_r, &mut want_dx32);
+        reference::weight_grad(&g, &x_r, &dy_r, &mut want_dw32);
+        for level in levels() {
+            for parallel in [false, true] {
+                let what = format!("case {i} {level:?} parallel {parallel}");
+                let mut dw = vec![f64::NAN; w.len()];
+                let mut dw32 = vec![f32::NAN; w.len()];
+                crate::threads::run(3, || {
+                    assert!(few::weight_grad(level, &g, &x, &dy, &mut dw, parallel));
+                    assert!(few::weight_grad(
+                        level, &g, &x32, &dy32, &mut dw32, parallel
+                    ));
+                })
+                .unwrap();
+                close(&dw, &want_dw, &format!("few weight_grad {what}"));
+                close_f32(&dw32, &want_dw32, &format!("few weight_grad f32 {what}"));
+                if few::input_grad_applies(&g) {
+                    let mut dx = vec![f64::NAN; x.len()];
+                    let mut dx32 = vec![f32::NAN; x.len()];
+                    crate::threads::run(3, || {
+                        few::input_grad(level, &g, &w, &dy, &mut dx, parallel);
+                        few::input_grad(level, &g, &w32, &dy32, &mut dx32, parallel);
+                    })
+                    .unwrap();
+                    close(&dx, &want_dx, &format!("few input_grad {what}"));
+                    close_f32(&dx32, &want_dx32, &format!("few input_grad f32 {what}"));
+                }
+            }
+        }
+        // The public entry points route here (or to GEMM when strided).
+        let mut dx = vec![f64::NAN; x.len()];
+        let mut dw = vec![f64::NAN; w.len()];
+        let mut db = vec![f64::NAN; g.out_channels];
+        backward(&g, &x, &w, &dy, &mut dx, &mut dw, &mut db, Path::Gemm).unwrap();
+        close(&dx, &want_dx, &format!("backward dx case {i}"));
+        close(&dw, &want_dw, &format!("backward dw case {i}"));
+    }
+}
+
+/// The few-channel kernels give the same bits for every thread count and
+/// whether or not they split the work.
+#[test]
+fn few_channel_paths_are_bitwise_stable_across_threads() {
+    for case in &few_cases()[..5] {
+        let g = geometry(case);
+        let x = to_f32(&data(case.input.iter().product(), 31));
+        let w = to_f32(&data(case.weight.iter().product(), 32));
+        let dy = to_f32(&data(out_len(&g), 33));
+        let mut results = Vec::new();
+        for threads in [1, 2, 3] {
+            let mut y = vec![f32::NAN; out_len(&g)];
+            let mut dx = vec![f32::NAN; x.len()];
+            let mut dw = vec![f32::NAN; w.len()];
+            let mut db = vec![f32::NAN; g.out_channels];
+            crate::threads::run(threads, || {
+                forward(&g, &x, &w, None, &mut y, Path::Gemm);
+                backward(&g, &x, &w, &dy, &mut dx, &mut dw, &mut db, Path::Gemm)
+            })
+            .unwrap()
+            .unwrap();
+            for parallel in [false, true] {
+                let mut dw2 = vec![f32::NAN; w.len()];
+                let done = few::weight_grad(
+                    crate::simd::level(),
+                    &g,
+                    &x,
+                    &dy,
+                    &mut dw2,
+                    parallel && threads > 1,
+                );
+                assert!(done);
+                assert_eq!(dw2, dw);
+            }
+            results.push((y, dx, dw));
+        }
+        assert_eq!(results[0], results[1]);
+        assert_eq!(results[0], results[2]);
+    }
+}
+
+/// An infinite input element only the masked-off lanes of a row's last
+/// vector would meet must not turn other taps' weight gradients into NaN
+/// (0 × inf): the true gradient of tap (0, 0) never reads the last column.
+#[test]
+fn few_channel_weight_grad_masks_the_tail_lanes() {
+    let case = Case {
+        input: vec![1, 1, 3, 13],
+        weight: vec![2, 1, 1, 3],
+        stride: vec![1, 1],
+        padding: Padding::Explicit(vec![0, 0]),
+        dilation: vec![1, 1],
+        groups: 1,
+        boundary: Boundary::Constant,
+    };
+    let g = geometry(&case);
+    let mut x = vec![0.0f32; 3 * 13];
+    for row in x.chunks_mut(13) {
+        row[12] = f32::INFINITY;
+    }
+    let dy = vec![1.0f32; out_len(&g)];
+    for level in levels() {
+        let mut dw = vec![f32::NAN; 6];
+        assert!(few::weight_grad(level, &g, &x, &dy, &mut dw, false));
+        for c in 0..2 {
+            assert_eq!(&dw[c * 3..c * 3 + 2], &[0.0, 0.0], "{level:?}");
+            assert_eq!(dw[c * 3 + 2], f32::INFINITY, "{level:?}");
+        }
+    }
+}

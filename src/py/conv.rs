@@ -7,7 +7,7 @@ use crate::conv::{self, Path};
 use crate::dispatch_dtype;
 use crate::error::Error;
 use crate::pad::Boundary;
-use crate::py::{detach_run, dtype_name, readonly};
+use crate::py::{detach_run_sized, dtype_name, readonly};
 use ndarray::{ArrayD, CowArray, IxDyn};
 use numpy::{IntoPyArray, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
@@ -152,7 +152,7 @@ fn forward_typed<T: crate::element::Real + conv::ZeroBits + numpy::Element>(
     let (xs, ws) = (slice_of(&xc)?, slice_of(&wc)?);
     let bs = bc.as_ref().map(slice_of).transpose()?;
     let mut out = conv::zeroed::<T>(out_len(g)?)?;
-    detach_run(py, workers, || {
+    detach_run_sized(py, workers, conv::work(g.macs()), || {
         conv::forward(g, xs, ws, bs, &mut out, Path::Gemm)
     })?;
     to_numpy(
@@ -263,7 +263,7 @@ fn _conv_transpose(
         let (xs, ws) = (slice_of(&xc)?, slice_of(&wc)?);
         let bs = bc.as_ref().map(slice_of).transpose()?;
         let mut out = conv::zeroed::<T>(in_len(&g)?)?;
-        detach_run(py, workers, || {
+        detach_run_sized(py, workers, conv::work(g.macs()), || {
             conv::transposed(&g, xs, ws, bs, &mut out, Path::Gemm)
         })?;
         to_numpy(
@@ -312,7 +312,7 @@ fn _conv_input(
         let (wc, dyc) = (contiguous(&w)?, contiguous(&dy)?);
         let (ws, dys) = (slice_of(&wc)?, slice_of(&dyc)?);
         let mut out = conv::zeroed::<T>(in_len(&g)?)?;
-        detach_run(py, workers, || {
+        detach_run_sized(py, workers, conv::work(g.macs()), || {
             conv::input_grad(&g, ws, dys, &mut out, Path::Gemm)
         })?;
         to_numpy(
@@ -362,7 +362,7 @@ fn _conv_weight(
         let (xs, dys) = (slice_of(&xc)?, slice_of(&dyc)?);
         let len = crate::buffer::checked_product(&weight_shape, "weight_size")?;
         let mut out = conv::zeroed::<T>(len)?;
-        detach_run(py, workers, || {
+        detach_run_sized(py, workers, conv::work(g.macs()), || {
             conv::weight_grad(&g, xs, dys, &mut out, Path::Gemm)
         })??;
         to_numpy(py, out, &weight_shape)
@@ -413,7 +413,8 @@ fn _conv_backward(
         let mut dx = conv::zeroed::<T>(in_len(&g)?)?;
         let mut dw = conv::zeroed::<T>(ws.len())?;
         let mut db = conv::zeroed::<T>(g.out_channels)?;
-        detach_run(py, workers, || {
+        let work = conv::work(g.macs().saturating_mul(2));
+        detach_run_sized(py, workers, work, || {
             conv::backward(&g, xs, ws, dys, &mut dx, &mut dw, &mut db, Path::Gemm)
         })??;
         Ok((
