@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,11 @@ PAD_WIDTHS = ((0, 0), (1, 2), (3, 4), (5, 6))
 EXACT = ("pad ", "max_pool1d ", "max_pool2d ", "max_pool3d ", "adaptive_max_pool2d ", "int ")
 
 
+def bound(fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+    """``fn`` with its arguments fixed now (a case's data, not the loop's last)."""
+    return partial(fn, *args)
+
+
 def _rand(seed: int, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
@@ -48,105 +54,120 @@ def cases() -> dict[str, Callable[[], Any]]:
         wide = _rand(3, (19, 131), dtype)
         for mode in ("full", "same", "valid"):
             for boundary in ("fill", "wrap", "symm"):
-                out[f"correlate2d {d} {mode} {boundary}"] = (
-                    lambda mode=mode, boundary=boundary, image=image, kernel=kernel: rustconv.correlate2d(
+                out[f"correlate2d {d} {mode} {boundary}"] = bound(
+                    lambda mode, boundary, image, kernel: rustconv.correlate2d(
                         image, kernel, mode, boundary, fillvalue=0.5
-                    )
+                    ),
+                    mode,
+                    boundary,
+                    image,
+                    kernel,
                 )
-            out[f"convolve2d {d} {mode}"] = lambda mode=mode, wide=wide, kernel=kernel: rustconv.convolve2d(
-                wide, kernel, mode
+            out[f"convolve2d {d} {mode}"] = bound(
+                lambda mode, wide, kernel: rustconv.convolve2d(wide, kernel, mode), mode, wide, kernel
             )
         signal, taps = _rand(4, (1001,), dtype), _rand(5, (31,), dtype)
-        out[f"convolve direct 1-D {d}"] = lambda s=signal, t=taps: rustconv.convolve(s, t, method="direct")
-        out[f"correlate direct 1-D {d} same"] = lambda s=signal, t=taps: rustconv.correlate(
-            s, t, "same", method="direct"
+        out[f"convolve direct 1-D {d}"] = bound(
+            lambda s, t: rustconv.convolve(s, t, method="direct"), signal, taps
+        )
+        out[f"correlate direct 1-D {d} same"] = bound(
+            lambda s, t: rustconv.correlate(s, t, "same", method="direct"), signal, taps
         )
         volume, box = _rand(6, (9, 11, 13), dtype), _rand(7, (3, 4, 5), dtype)
-        out[f"convolve direct 3-D {d}"] = lambda v=volume, b=box: rustconv.convolve(v, b, method="direct")
-        out[f"fftconvolve 2-D {d}"] = lambda i=image, k=kernel: rustconv.fftconvolve(i, k, "same")
-        out[f"fftconvolve 1-D {d}"] = lambda s=signal, t=taps: rustconv.fftconvolve(s, t)
+        out[f"convolve direct 3-D {d}"] = bound(
+            lambda v, b: rustconv.convolve(v, b, method="direct"), volume, box
+        )
+        out[f"fftconvolve 2-D {d}"] = bound(lambda i, k: rustconv.fftconvolve(i, k, "same"), image, kernel)
+        out[f"fftconvolve 1-D {d}"] = bound(lambda s, t: rustconv.fftconvolve(s, t), signal, taps)
         long = _rand(8, (20011,), dtype)
-        out[f"oaconvolve 1-D {d}"] = lambda s=long, t=taps: rustconv.oaconvolve(s, t)
+        out[f"oaconvolve 1-D {d}"] = bound(lambda s, t: rustconv.oaconvolve(s, t), long, taps)
 
         x = _rand(10, (2, 3, 17, 19), dtype)
         w = _rand(11, (5, 3, 3, 3), dtype)
         b = _rand(12, (5,), dtype)
-        out[f"conv2d {d} 3x3 stride 2"] = lambda x=x, w=w, b=b: rustconv.conv2d(x, w, b, 2, 1)
+        out[f"conv2d {d} 3x3 stride 2"] = bound(lambda x, w, b: rustconv.conv2d(x, w, b, 2, 1), x, w, b)
         y = rustconv.conv2d(x, w, b, 2, 1)
         g = _rand(13, y.shape, dtype)
-        out[f"conv2d_backward {d} 3x3 stride 2"] = lambda g=g, x=x, w=w: rustconv.conv2d_backward(
-            g, x, w, 2, 1
+        out[f"conv2d_backward {d} 3x3 stride 2"] = bound(
+            lambda g, x, w: rustconv.conv2d_backward(g, x, w, 2, 1), g, x, w
         )
         deep = _rand(14, (2, 16, 9, 11), dtype)
         w1 = _rand(15, (24, 16, 1, 1), dtype)
-        out[f"conv2d {d} 1x1"] = lambda x=deep, w=w1: rustconv.conv2d(x, w)
+        out[f"conv2d {d} 1x1"] = bound(lambda x, w: rustconv.conv2d(x, w), deep, w1)
         g1 = _rand(16, (2, 24, 9, 11), dtype)
-        out[f"conv2d_backward {d} 1x1"] = lambda g=g1, x=deep, w=w1: rustconv.conv2d_backward(g, x, w)
+        out[f"conv2d_backward {d} 1x1"] = bound(
+            lambda g, x, w: rustconv.conv2d_backward(g, x, w), g1, deep, w1
+        )
         wg = _rand(17, (16, 4, 3, 3), dtype)
-        out[f"conv2d {d} grouped"] = lambda x=deep, w=wg: rustconv.conv2d(x, w, padding=1, groups=4)
+        out[f"conv2d {d} grouped"] = bound(lambda x, w: rustconv.conv2d(x, w, padding=1, groups=4), deep, wg)
         wd = _rand(18, (16, 1, 5, 5), dtype)
-        out[f"conv2d {d} depthwise dilated"] = lambda x=deep, w=wd: rustconv.conv2d(
-            x, w, padding=2, dilation=2, groups=16
+        out[f"conv2d {d} depthwise dilated"] = bound(
+            lambda x, w: rustconv.conv2d(x, w, padding=2, dilation=2, groups=16), deep, wd
         )
         gd = _rand(19, (2, 16, 9, 11), dtype)
-        out[f"conv2d_backward {d} depthwise"] = lambda g=gd, x=deep, w=wd: rustconv.conv2d_backward(
-            g, x, w, padding=(2, 2), dilation=(1, 1), groups=16
+        out[f"conv2d_backward {d} depthwise"] = bound(
+            lambda g, x, w: rustconv.conv2d_backward(g, x, w, padding=(2, 2), dilation=(1, 1), groups=16),
+            gd,
+            deep,
+            wd,
         )
         # One input channel per group, several outputs: the few-channel
         # kernels (odd width for the masked tails; a channel multiplier).
         mnist, w5 = _rand(35, (3, 1, 28, 29), dtype), _rand(36, (8, 1, 5, 5), dtype)
-        out[f"conv2d {d} few channels 5x5"] = lambda x=mnist, w=w5: rustconv.conv2d(x, w, padding=2)
+        out[f"conv2d {d} few channels 5x5"] = bound(lambda x, w: rustconv.conv2d(x, w, padding=2), mnist, w5)
         g5 = _rand(37, (3, 8, 28, 29), dtype)
-        out[f"conv2d_backward {d} few channels 5x5"] = lambda g=g5, x=mnist, w=w5: rustconv.conv2d_backward(
-            g, x, w, padding=2
+        out[f"conv2d_backward {d} few channels 5x5"] = bound(
+            lambda g, x, w: rustconv.conv2d_backward(g, x, w, padding=2), g5, mnist, w5
         )
         wm = _rand(38, (32, 1, 3, 3), dtype)
-        out[f"conv2d {d} channel multiplier"] = lambda x=deep, w=wm: rustconv.conv2d(
-            x, w, padding=1, dilation=(1, 2), groups=16
+        out[f"conv2d {d} channel multiplier"] = bound(
+            lambda x, w: rustconv.conv2d(x, w, padding=1, dilation=(1, 2), groups=16), deep, wm
         )
         x1, w1d = _rand(20, (3, 4, 41), dtype), _rand(21, (6, 4, 5), dtype)
-        out[f"conv1d {d}"] = lambda x=x1, w=w1d: rustconv.conv1d(x, w, padding=2, stride=3)
+        out[f"conv1d {d}"] = bound(lambda x, w: rustconv.conv1d(x, w, padding=2, stride=3), x1, w1d)
         x3, w3 = _rand(22, (1, 2, 7, 9, 11), dtype), _rand(23, (3, 2, 3, 3, 3), dtype)
-        out[f"conv3d {d}"] = lambda x=x3, w=w3: rustconv.conv3d(x, w, padding=1)
+        out[f"conv3d {d}"] = bound(lambda x, w: rustconv.conv3d(x, w, padding=1), x3, w3)
         wt = _rand(24, (5, 3, 3, 3), dtype)
-        out[f"conv_transpose2d {d}"] = lambda x=y, w=wt: rustconv.conv_transpose2d(
-            x, w, stride=2, padding=1, output_padding=1
+        out[f"conv_transpose2d {d}"] = bound(
+            lambda x, w: rustconv.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1), y, wt
         )
 
         p = _rand(30, (2, 3, 23, 29), dtype)
         pooled, indices = rustconv.max_pool2d(p, 3, 2, 1, return_indices=True)
-        out[f"max_pool2d {d}"] = lambda p=p: rustconv.max_pool2d(p, 3, 2, 1, return_indices=True)
-        out[f"max_pool2d {d} dilated ceil"] = lambda p=p: rustconv.max_pool2d(
-            p, 3, 2, 1, dilation=2, ceil_mode=True, return_indices=True
+        out[f"max_pool2d {d}"] = bound(lambda p: rustconv.max_pool2d(p, 3, 2, 1, return_indices=True), p)
+        out[f"max_pool2d {d} dilated ceil"] = bound(
+            lambda p: rustconv.max_pool2d(p, 3, 2, 1, dilation=2, ceil_mode=True, return_indices=True), p
         )
         gp = _rand(31, pooled.shape, dtype)
-        out[f"max_pool2d_backward {d}"] = lambda g=gp, i=indices, s=p.shape: rustconv.max_pool2d_backward(
-            g, i, s
+        out[f"max_pool2d_backward {d}"] = bound(
+            lambda g, i, s: rustconv.max_pool2d_backward(g, i, s), gp, indices, p.shape
         )
-        out[f"max_pool1d {d}"] = lambda p=p: rustconv.max_pool1d(p[0], 5, 3)
-        out[f"max_pool3d {d}"] = lambda p=p: rustconv.max_pool3d(p, 3, 2, 1)
-        out[f"avg_pool2d {d}"] = lambda p=p: rustconv.avg_pool2d(p, 3, 2, 1, count_include_pad=False)
-        out[f"avg_pool2d {d} 2x2"] = lambda p=p: rustconv.avg_pool2d(p, 2)
+        out[f"max_pool1d {d}"] = bound(lambda p: rustconv.max_pool1d(p[0], 5, 3), p)
+        out[f"max_pool3d {d}"] = bound(lambda p: rustconv.max_pool3d(p, 3, 2, 1), p)
+        out[f"avg_pool2d {d}"] = bound(lambda p: rustconv.avg_pool2d(p, 3, 2, 1, count_include_pad=False), p)
+        out[f"avg_pool2d {d} 2x2"] = bound(lambda p: rustconv.avg_pool2d(p, 2), p)
         ga = _rand(32, rustconv.avg_pool2d(p, 3, 2, 1).shape, dtype)
-        out[f"avg_pool2d_backward {d}"] = lambda g=ga, s=p.shape: rustconv.avg_pool2d_backward(g, s, 3, 2, 1)
+        out[f"avg_pool2d_backward {d}"] = bound(
+            lambda g, s: rustconv.avg_pool2d_backward(g, s, 3, 2, 1), ga, p.shape
+        )
         positive = np.abs(p) + dtype(0.1)
         lp = rustconv.lp_pool2d(positive, 2, 3, 2)
-        out[f"lp_pool2d {d}"] = lambda p=positive: rustconv.lp_pool2d(p, 2, 3, 2)
-        out[f"lp_pool2d {d} p=3"] = lambda p=positive: rustconv.lp_pool2d(p, 3.0, 2)
+        out[f"lp_pool2d {d}"] = bound(lambda p: rustconv.lp_pool2d(p, 2, 3, 2), positive)
+        out[f"lp_pool2d {d} p=3"] = bound(lambda p: rustconv.lp_pool2d(p, 3.0, 2), positive)
         gl = _rand(33, lp.shape, dtype)
-        out[f"lp_pool2d_backward {d}"] = lambda g=gl, p=positive, y=lp: rustconv.lp_pool2d_backward(
-            g, p, y, 2, 3, 2
+        out[f"lp_pool2d_backward {d}"] = bound(
+            lambda g, p, y: rustconv.lp_pool2d_backward(g, p, y, 2, 3, 2), gl, positive, lp
         )
-        out[f"adaptive_avg_pool2d {d}"] = lambda p=p: rustconv.adaptive_avg_pool2d(p, (5, 7))
-        out[f"adaptive_max_pool2d {d}"] = lambda p=p: rustconv.adaptive_max_pool2d(
-            p, (5, 7), return_indices=True
+        out[f"adaptive_avg_pool2d {d}"] = bound(lambda p: rustconv.adaptive_avg_pool2d(p, (5, 7)), p)
+        out[f"adaptive_max_pool2d {d}"] = bound(
+            lambda p: rustconv.adaptive_max_pool2d(p, (5, 7), return_indices=True), p
         )
 
         padded = _rand(34, (2, 6, 30, 40), dtype)
         for mode in ("constant", "edge", "reflect", "symmetric", "wrap"):
-            out[f"pad {d} {mode}"] = lambda p=p, mode=mode: rustconv.pad(p, PAD_WIDTHS, mode)
-            out[f"pad_backward {d} {mode}"] = lambda g=padded, mode=mode: rustconv.pad_backward(
-                g, PAD_WIDTHS, mode
+            out[f"pad {d} {mode}"] = bound(lambda p, mode: rustconv.pad(p, PAD_WIDTHS, mode), p, mode)
+            out[f"pad_backward {d} {mode}"] = bound(
+                lambda g, mode: rustconv.pad_backward(g, PAD_WIDTHS, mode), padded, mode
             )
     ints = np.random.default_rng(40).integers(-50, 50, (29, 31)).astype(np.int32)
     small = np.random.default_rng(41).integers(-5, 5, (4, 6)).astype(np.int32)
