@@ -415,6 +415,13 @@ class Results:
             self.notes.append(f"MISMATCH: {what}: relative error {err:.1e} > {tol:.0e}")
 
 
+def ms(seconds: float) -> str:
+    """Milliseconds for the tables: two decimals, or three significant
+    digits below 0.1 ms (a tiny --smoke call must not print as 0.00)."""
+    value = seconds * 1e3
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.3g}"
+
+
 def shape_str(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")"
 
@@ -887,9 +894,9 @@ def report(cfg: Config, m: Machine, res: Results, load_before: tuple[float, ...]
         "",
         "| ceiling | value | how |",
         "|---|---:|---|",
-        f"| memory copy rate | {m.copy_rate / 1e9:.1f} GB/s | {m.copy_how} |",
-        f"| float32 matmul | {m.matmul / 1e9:.0f} GFLOP/s | {m.matmul_how} |",
-        f"| float32 peak | {m.peak / 1e9:.0f} GFLOP/s | {m.flop_per_cycle} FLOP/cycle/core for {m.simd} "
+        f"| memory copy rate | {m.copy_rate / 1e9:.3g} GB/s | {m.copy_how} |",
+        f"| float32 matmul | {m.matmul / 1e9:.3g} GFLOP/s | {m.matmul_how} |",
+        f"| float32 peak | {m.peak / 1e9:.3g} GFLOP/s | {m.flop_per_cycle} FLOP/cycle/core for {m.simd} "
         f"x {m.clock_ghz:.2f} GHz ({m.clock_source}) x {m.cores} cores |",
         "",
         "## Workloads (float32, all cores)",
@@ -908,11 +915,11 @@ def report(cfg: Config, m: Machine, res: Results, load_before: tuple[float, ...]
             missed += 1
             missed_names.append(f"{row.workload} ({row.size}) vs {row.other}")
         ratio = row.ratio()
-        theirs = "—" if row.theirs is None else f"{row.theirs * 1e3:.2f}"
+        theirs = "—" if row.theirs is None else ms(row.theirs)
         their_rate = "—" if row.theirs is None else f"{row.rate(row.theirs):.1f} {row.unit}"
         other = row.other if row.theirs is not None or row.kind else f"{row.other} (absent)"
         lines.append(
-            f"| {row.workload} | {row.size} | {row.ours * 1e3:.2f} | {row.rate(row.ours):.1f} {row.unit} "
+            f"| {row.workload} | {row.size} | {ms(row.ours)} | {row.rate(row.ours):.1f} {row.unit} "
             f"| {ceiling_text(row, row.ours, m)} | {other} | {theirs} | {their_rate} "
             f"| {'—' if ratio is None else f'{ratio:.2f}x'} | {row.target} | {verdict} | {row.note} |"
         )
@@ -929,7 +936,7 @@ def report(cfg: Config, m: Machine, res: Results, load_before: tuple[float, ...]
         if not ok:
             missed_names.append(f"thread scaling of {s.case}")
         lines.append(
-            f"| {s.case} | {s.one * 1e3:.2f} | {s.many * 1e3:.2f} | {s.speedup:.2f}x | ≥ 1.7x "
+            f"| {s.case} | {ms(s.one)} | {ms(s.many)} | {s.speedup:.2f}x | ≥ 1.7x "
             f"| {'met' if ok else '**missed**'} |"
         )
     if not res.scaling:
