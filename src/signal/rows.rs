@@ -788,6 +788,57 @@ mod tests {
             .collect()
     }
 
+    /// A tile's input rows (of `tw + kw - 1` elements each) and its taps.
+    fn tile_data<T: From<f32>>(
+        (th, tw, kh, kw): (usize, usize, usize, usize),
+        data_seed: u64,
+        taps_seed: u64,
+    ) -> (Vec<T>, Vec<T>) {
+        let sw = tw + kw - 1;
+        let values = |n, seed| {
+            pseudo(n, seed)
+                .into_iter()
+                .map(|v| T::from(v as f32))
+                .collect()
+        };
+        (
+            values((th + kh - 1) * sw, data_seed),
+            values(kh * kw, taps_seed),
+        )
+    }
+
+    /// `out` (NaN-prefilled, rows `args.out_stride` apart) holds the naive
+    /// sum of the tile within `tol`, and the gap after each row stays NaN.
+    fn assert_naive_sum<T: Into<f64> + Copy>(
+        args: &TileArgs<'_, T>,
+        out: &[T],
+        level: Level,
+        tol: f64,
+    ) {
+        let (th, tw, kh, kw) = (args.th, args.tw, args.kh, args.kw);
+        for r in 0..th {
+            for c in 0..args.out_stride {
+                let got: f64 = out[r * args.out_stride + c].into();
+                if c >= tw {
+                    assert!(got.is_nan(), "wrote outside the tile at ({r}, {c})");
+                    continue;
+                }
+                let mut want = 0.0f64;
+                for i in 0..kh {
+                    for j in 0..kw {
+                        let x: f64 = args.rows[r + i][c + j].into();
+                        let w: f64 = args.taps[i * kw + j].into();
+                        want += x * w;
+                    }
+                }
+                assert!(
+                    (got - want).abs() <= tol,
+                    "{level:?} ({th}, {tw}, {kh}, {kw}) at ({r}, {c}): {got} vs {want}"
+                );
+            }
+        }
+    }
+
     /// Every level writes exactly the tile: NaN-prefilled outputs with a gap
     /// after each row, compared with a naive sum; the gaps stay NaN.
     fn check<T: RowKernel + Into<f64> + From<f32>>(tol: f64) {
@@ -803,16 +854,8 @@ mod tests {
             (4, 100, 3, 3),
             (1, 131, 1, 9),
         ] {
-            let sw = tw + kw - 1;
-            let data: Vec<T> = pseudo((th + kh - 1) * sw, tw as u64)
-                .into_iter()
-                .map(|v| T::from(v as f32))
-                .collect();
-            let taps: Vec<T> = pseudo(kh * kw, 5)
-                .into_iter()
-                .map(|v| T::from(v as f32))
-                .collect();
-            let rows: Vec<&[T]> = data.chunks(sw).collect();
+            let (data, taps) = tile_data::<T>((th, tw, kh, kw), tw as u64, 5);
+            let rows: Vec<&[T]> = data.chunks(tw + kw - 1).collect();
             let out_stride = tw + 3;
             let args = TileArgs {
                 rows: &rows,
@@ -826,27 +869,7 @@ mod tests {
             for &level in &levels {
                 let mut out = vec![T::from(f32::NAN); th * out_stride];
                 T::correlate_rows(&args, &mut out, level);
-                for r in 0..th {
-                    for c in 0..out_stride {
-                        let got: f64 = out[r * out_stride + c].into();
-                        if c >= tw {
-                            assert!(got.is_nan(), "wrote outside the tile at ({r}, {c})");
-                            continue;
-                        }
-                        let mut want = 0.0f64;
-                        for i in 0..kh {
-                            for j in 0..kw {
-                                let x: f64 = rows[r + i][c + j].into();
-                                let w: f64 = taps[i * kw + j].into();
-                                want += x * w;
-                            }
-                        }
-                        assert!(
-                            (got - want).abs() <= tol,
-                            "{level:?} ({th}, {tw}, {kh}, {kw}) at ({r}, {c}): {got} vs {want}"
-                        );
-                    }
-                }
+                assert_naive_sum(&args, &out, level, tol);
             }
         }
     }
@@ -887,16 +910,12 @@ mod tests {
                     (16, 70),
                     (7, 131),
                 ] {
-                    let sw = tw + kw - 1;
-                    let data: Vec<T> = pseudo((th + kh - 1) * sw, (tw * 31 + kh * 7 + kw) as u64)
-                        .into_iter()
-                        .map(|v| T::from(v as f32))
-                        .collect();
-                    let taps: Vec<T> = pseudo(kh * kw, (kh * 10 + kw) as u64)
-                        .into_iter()
-                        .map(|v| T::from(v as f32))
-                        .collect();
-                    let rows: Vec<&[T]> = data.chunks(sw).collect();
+                    let (data, taps) = tile_data::<T>(
+                        (th, tw, kh, kw),
+                        (tw * 31 + kh * 7 + kw) as u64,
+                        (kh * 10 + kw) as u64,
+                    );
+                    let rows: Vec<&[T]> = data.chunks(tw + kw - 1).collect();
                     let out_stride = tw + 5;
                     let args = TileArgs {
                         rows: &rows,
@@ -910,27 +929,7 @@ mod tests {
                     for &level in &levels {
                         let mut out = vec![T::from(f32::NAN); th * out_stride];
                         T::correlate_rows(&args, &mut out, level);
-                        for r in 0..th {
-                            for c in 0..out_stride {
-                                let got: f64 = out[r * out_stride + c].into();
-                                if c >= tw {
-                                    assert!(got.is_nan(), "wrote outside the tile at ({r}, {c})");
-                                    continue;
-                                }
-                                let mut want = 0.0f64;
-                                for i in 0..kh {
-                                    for j in 0..kw {
-                                        let x: f64 = rows[r + i][c + j].into();
-                                        let w: f64 = taps[i * kw + j].into();
-                                        want += x * w;
-                                    }
-                                }
-                                assert!(
-                                    (got - want).abs() <= tol,
-                                    "{level:?} ({th}, {tw}, {kh}, {kw}) at ({r}, {c}): {got} vs {want}"
-                                );
-                            }
-                        }
+                        assert_naive_sum(&args, &out, level, tol);
                         #[cfg(target_arch = "x86_64")]
                         if level == Level::Avx2Fma && !(kh == 1 && kw >= long_from) {
                             let mut reference = vec![T::from(f32::NAN); th * out_stride];
