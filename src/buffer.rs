@@ -124,6 +124,49 @@ pub fn zeroed<T: ZeroBits>(len: usize) -> Result<Vec<T>> {
     Ok(v)
 }
 
+/// A vector of `len` elements that nothing has written yet (advised for
+/// huge pages when large), or `Error::Memory` instead of an abort.
+///
+/// For outputs that the tasks of a kernel fill piece by piece: each task
+/// zeroes its own piece with [`zero_fill`] just before computing into it,
+/// while the piece is in its core's cache. Zeroing the whole buffer first
+/// (as `calloc` must for memory it reuses, which is what a repeated call
+/// gets) is one more pass over memory on one thread: measured, 11 % of a
+/// 2048² 3×3 correlation.
+pub fn uninit<T>(len: usize) -> Result<Vec<std::mem::MaybeUninit<T>>> {
+    let mut v = reserve(len, "")?;
+    // SAFETY: the capacity is `len` and `MaybeUninit` needs no initialisation.
+    unsafe { v.set_len(len) };
+    Ok(v)
+}
+
+/// Writes zeros over `part` (a piece of an [`uninit`] buffer) and returns
+/// it as initialised elements.
+pub fn zero_fill<T: ZeroBits>(part: &mut [std::mem::MaybeUninit<T>]) -> &mut [T] {
+    // SAFETY: `part` is valid for writes of `part.len()` elements; after the
+    // write every element is all-zero bytes, a valid `T` (the `ZeroBits`
+    // contract), and `MaybeUninit<T>` has the layout of `T`.
+    unsafe {
+        std::ptr::write_bytes(part.as_mut_ptr(), 0, part.len());
+        &mut *(part as *mut [std::mem::MaybeUninit<T>] as *mut [T])
+    }
+}
+
+/// The elements of `v` as initialised values.
+///
+/// # Safety
+/// Every element of `v` has been written (for instance through
+/// [`zero_fill`] of pieces that together cover it).
+pub unsafe fn assume_init<T>(v: Vec<std::mem::MaybeUninit<T>>) -> Vec<T> {
+    let mut v = std::mem::ManuallyDrop::new(v);
+    let (ptr, len, capacity) = (v.as_mut_ptr(), v.len(), v.capacity());
+    // SAFETY: the allocation of a `Vec<MaybeUninit<T>>` is that of a
+    // `Vec<T>` of the same capacity (same layout), ownership moves out of
+    // the `ManuallyDrop`, and the caller guarantees the `len` elements are
+    // initialised.
+    unsafe { Vec::from_raw_parts(ptr.cast::<T>(), len, capacity) }
+}
+
 /// A vector of `len` copies of `value`, or `Error::Memory` when the
 /// allocation cannot succeed (Rust's default is to abort the whole process,
 /// which would take the user's Python session down with it).

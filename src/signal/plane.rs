@@ -20,13 +20,14 @@
 use super::params::CorrelateParams;
 use super::rows::{RowKernel, TileArgs, correlate_rows_separable};
 use super::taps;
-use crate::buffer::{try_filled, zeroed};
+use crate::buffer::{assume_init, try_filled, uninit, zero_fill};
 use crate::error::{Error, Result};
 use crate::pad::{Boundary, source_index};
 use crate::simd::{self, Level};
 use crate::threads::split;
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Outputs with fewer rows than this are split along the columns, one row at
 /// a time (1-D signals, short and wide images); taller ones in row bands.
@@ -129,10 +130,17 @@ pub(crate) fn plane<T: RowKernel>(
         )));
     }
     let out_len = p.out_len();
-    let mut out = zeroed::<T>(out_len)?;
+    let mut out = uninit::<T>(out_len)?;
+    let done = |out| {
+        // SAFETY: every path below zero-fills all of `out` (piece by piece,
+        // each task its own rows) before computing into it.
+        let out = unsafe { assume_init(out) };
+        Ok(Array2::from_shape_vec((out_h, out_w), out).expect("length matches shape"))
+    };
     if out_len == 0 || kh == 0 || kw == 0 {
         // Empty sums are zero.
-        return Ok(Array2::from_shape_vec((out_h, out_w), out).expect("length matches shape"));
+        zero_fill(&mut out);
+        return done(out);
     }
     let taps = taps(&kernel.view().into_dyn(), p.flip);
     let factors = match path {
@@ -159,7 +167,7 @@ pub(crate) fn plane<T: RowKernel>(
     let parallel = allow_parallel && split(out_len.saturating_mul(kh * kw));
     if out_h < BAND_MIN_ROWS {
         let tiles = column_tiles(out_w, w, kw, p.offsets[1], ROW_COLS);
-        for (r, row) in out.chunks_mut(out_w).enumerate() {
+        for (r, row) in zero_fill(&mut out).chunks_mut(out_w).enumerate() {
             let mut pieces = Vec::with_capacity(tiles.len());
             let mut rest = row;
             for &(c0, tw) in &tiles {
@@ -180,7 +188,8 @@ pub(crate) fn plane<T: RowKernel>(
         }
     } else {
         let tiles = column_tiles(out_w, w, kw, p.offsets[1], band_cols);
-        let job = |(b, band): (usize, &mut [T])| {
+        let job = |(b, band): (usize, &mut [MaybeUninit<T>])| {
+            let band = zero_fill(band);
             let rows = band.len() / out_w;
             let mut scratch = Scratch::default();
             for &(c0, tw) in &tiles {
@@ -206,7 +215,7 @@ pub(crate) fn plane<T: RowKernel>(
                 .try_for_each(job)?;
         }
     }
-    Ok(Array2::from_shape_vec((out_h, out_w), out).expect("length matches shape"))
+    done(out)
 }
 
 /// Column tiles `(c0, tw)` covering `0..out_w`: the left border (columns
