@@ -439,7 +439,8 @@ def _plane_fft(
     through the transform; the direct sum keeps it local, as scipy does).
     The boundary-extended image is built with numpy.pad and correlated in
     'valid' mode, so every boundary rule gives the direct engine's result up
-    to rounding (float32 within 2e-5, float64 within 1e-11 relative).
+    to rounding (float32 within 2e-5, float64 within 1e-11 relative); a zero
+    fill needs no extended image.
     """
     if a.dtype.char not in "fd" or a.ndim != 2 or a.size == 0 or b.size == 0:
         return None
@@ -449,6 +450,21 @@ def _plane_fft(
         return None
     if not (np.isfinite(fill).all() and np.isfinite(b).all() and np.isfinite(a).all()):
         return None
+    taps = b if convolution else b[::-1, ::-1]
+    fftconvolve = _fftconvolve_impl()
+    pad_mode = _PAD_MODES.get(boundary, "symmetric")
+    if (
+        pad_mode == "constant"
+        and fill.reshape(-1)[0] == 0
+        and (mode != "same" or all(k % 2 for k in b.shape))
+    ):
+        # Zeros beyond the edges are the FFT convolution's own assumption, so
+        # the image goes in as it is: no padded copy (on an 8192² image, 270
+        # MB more to allocate, fault in and fill on every call). 'same' keeps
+        # this shortcut to odd kernels, where convolve2d's centre (k // 2),
+        # correlate2d's ((k - 1) // 2) and fftconvolve's agree.
+        out: np.ndarray = np.asarray(fftconvolve(a, taps, mode=mode, workers=workers))
+        return np.ascontiguousarray(out, dtype=a.dtype)
     widths: list[tuple[int, int]] = []
     for n, k in zip(a.shape, b.shape):
         # The engine's geometry (src/signal/params.rs): output length and
@@ -461,16 +477,13 @@ def _plane_fft(
         else:
             out_len, offset = n - k + 1, 0
         widths.append((offset, out_len + k - 1 - n - offset))
-    pad_mode = _PAD_MODES.get(boundary, "symmetric")
     if pad_mode == "constant":
         extended = np.pad(a, widths, mode="constant", constant_values=fill.reshape(-1)[0])
     elif pad_mode == "wrap":
         extended = np.pad(a, widths, mode="wrap")
     else:
         extended = np.pad(a, widths, mode="symmetric")
-    taps = b if convolution else b[::-1, ::-1]
-    fftconvolve = _fftconvolve_impl()
-    out: np.ndarray = np.asarray(fftconvolve(extended, taps, mode="valid", workers=workers))
+    out = np.asarray(fftconvolve(extended, taps, mode="valid", workers=workers))
     return np.ascontiguousarray(out, dtype=a.dtype)
 
 
