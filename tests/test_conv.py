@@ -988,3 +988,60 @@ def test_few_channel_layers_against_torch(
     assert_close(dx, tx.grad.numpy().astype(np.float64), dtype)
     assert_close(dw, layer.weight.grad.numpy().astype(np.float64), dtype)
     assert_close(db, layer.bias.grad.numpy().astype(np.float64), dtype)
+
+
+def scatter_input_grad(dy: np.ndarray, w: np.ndarray, input_hw: tuple[int, int], padding: int) -> np.ndarray:
+    """dx[n, c, y·1 + ky − p, x + kx − p] += dy[n, o, y, x] · w[o, c, ky, kx] over the
+    definition's terms only (stride 1, groups 1), in float64: no product with a
+    position outside the output, so an infinite weight never meets a padding zero."""
+    n, _, out_h, out_w = dy.shape
+    dx = np.zeros((n, w.shape[1], *input_hw))
+    for ky in range(w.shape[2]):
+        for kx in range(w.shape[3]):
+            part = np.einsum("noyx,oc->ncyx", dy.astype(np.float64), w[:, :, ky, kx].astype(np.float64))
+            y0, x0 = ky - padding, kx - padding
+            ys = slice(max(0, -y0), min(out_h, input_hw[0] - y0))
+            xs = slice(max(0, -x0), min(out_w, input_hw[1] - x0))
+            dx[:, :, ys.start + y0 : ys.stop + y0, xs.start + x0 : xs.stop + x0] += part[:, :, ys, xs]
+    return dx
+
+
+def assert_same_non_finite(got: np.ndarray, want: np.ndarray, dtype: type) -> None:
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isposinf(got), np.isposinf(want))
+    np.testing.assert_array_equal(np.isneginf(got), np.isneginf(want))
+    finite = np.isfinite(want)
+    assert 0 < finite.sum() < finite.size
+    assert_close(got[finite], want[finite], dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_non_finite_values_give_the_definitions_result_on_every_path(dtype: type) -> None:
+    """An infinity stays in the outputs whose terms hold it, as in the direct sum
+    (and torch): the Winograd transforms would mix it into a whole tile as NaN, and
+    the few-channel input gradient would multiply its zero border by an infinite
+    weight (0 · ∞), so non-finite data takes the GEMM path."""
+    rng = np.random.default_rng(91)
+    # A deep 3x3 layer, which takes Winograd by default when the data is finite.
+    x = rng.standard_normal((2, 32, 12, 12)).astype(dtype)
+    w = rng.standard_normal((32, 32, 3, 3)).astype(dtype)
+    x[0, 3, 5, 7] = np.inf
+    x[1, 0, 0, 0] = -np.inf
+    with np.errstate(invalid="ignore"):
+        want = ref_conv(x, w, None, (1, 1), (1, 1), (1, 1), 1)
+    assert_same_non_finite(rustconv.conv2d(x, w, padding=1), want, dtype)
+    dy = rng.standard_normal((2, 32, 12, 12)).astype(dtype)
+    dy[1, 4, 6, 6] = np.inf
+    with np.errstate(invalid="ignore"):
+        want_dx = scatter_input_grad(dy, w, (12, 12), 1)
+    assert_same_non_finite(rustconv.conv2d_input(x.shape, w, dy, padding=1), want_dx, dtype)
+    # One input channel (the few-channel kernels), an infinite weight.
+    w1 = rng.standard_normal((8, 1, 5, 5)).astype(dtype)
+    w1[2, 0, 1, 3] = np.inf
+    dy1 = rng.standard_normal((3, 8, 24, 24)).astype(dtype)
+    with np.errstate(invalid="ignore"):
+        want_dx1 = scatter_input_grad(dy1, w1, (28, 28), 0)
+    got = rustconv.conv2d_input((3, 1, 28, 28), w1, dy1)
+    assert_same_non_finite(got, want_dx1, dtype)
+    dx, _, _ = rustconv.conv2d_backward(dy1, np.ones((3, 1, 28, 28), dtype), w1)
+    assert_same_non_finite(dx, want_dx1, dtype)

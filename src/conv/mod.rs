@@ -312,6 +312,21 @@ impl Plan {
     }
 }
 
+/// Whether every value is finite, which the Winograd path and the
+/// few-channel input gradient need to give the definition's result: the
+/// Winograd transforms add and subtract the values of a whole tile (an
+/// infinite input turns into NaN in outputs whose windows never held it),
+/// and the few-channel input gradient multiplies the zero border of its
+/// padded output gradient by the weights, terms that the definition does
+/// not have (0 · ∞ = NaN). Other data takes the GEMM path, which computes
+/// only the definition's products, as torch does.
+fn all_finite<T: Real>(values: &[T]) -> bool {
+    // An OR over a block has no early exit, so it vectorises.
+    values
+        .chunks(1024)
+        .all(|block| !block.iter().fold(false, |bad, v| bad | !v.is_finite()))
+}
+
 /// out = conv(input, weight) + bias. `input` is (N, C_in, D, H, W) and
 /// `out` (N, C_out, OD, OH, OW), both C-contiguous; padding follows
 /// `g.boundary`.
@@ -331,7 +346,7 @@ pub fn forward<T: Real>(
     if path == Path::Reference {
         return reference::forward(g, input, weight, bias, out);
     }
-    if winograd::chosen(g, path) {
+    if winograd::chosen(g, path) && all_finite(input) && all_finite(weight) {
         return winograd::forward(g, input, weight, bias, out);
     }
     // The few-channel kernels, unless their padded copy of the input
@@ -483,10 +498,10 @@ pub fn input_grad<T: Real>(
     if path == Path::Reference {
         return reference::input_grad(g, weight, grad_output, grad_input);
     }
-    if winograd::chosen(g, path) {
+    if winograd::chosen(g, path) && all_finite(weight) && all_finite(grad_output) {
         return winograd::input_grad(g, weight, grad_output, grad_input);
     }
-    if few::input_grad_applies(g) {
+    if few::input_grad_applies(g) && all_finite(weight) {
         let parallel = split_macs(g.macs());
         return few::input_grad(simd::level(), g, weight, grad_output, grad_input, parallel);
     }
