@@ -537,9 +537,10 @@ pub fn convolve<T: FftElement>(
     let block_count: usize = plans.iter().map(|p| p.blocks.len()).product();
     let out_batch: Vec<usize> = batch_axes.iter().map(|&b| g.shape[b]).collect();
     let batch_count = checked_product(&out_batch, "the output")?;
-    // Small problems stay on the calling thread: waking workers would cost
-    // more than the transforms.
-    let small = !crate::threads::worth_parallel(
+    // Small problems stay on one thread: waking workers would cost more
+    // than the transforms. `split` also says no inside an inline job of
+    // `threads::run_sized`, whose Rayon calls would reach the global pool.
+    let small = !crate::threads::split(
         spec_size
             .saturating_mul(block_count)
             .saturating_mul(batch_count.max(kernel_count)),

@@ -1,6 +1,6 @@
 //! Bindings of the fft family.
 
-use super::{detach_run, dtype_name, readonly};
+use super::{detach_run_sized, dtype_name, readonly};
 use crate::dispatch_dtype;
 use crate::error::Error;
 use crate::fft::{Blocking, FftConvGeometry, convolve};
@@ -46,7 +46,17 @@ fn _fftconvolve(
         let b = readonly::<T>(in2, "in2")?;
         let (av, bv) = (a.as_array(), b.as_array());
         let geometry = FftConvGeometry::new(av.shape(), bv.shape(), axes.as_deref(), mode)?;
-        let out = detach_run(py, workers, || convolve(av, bv, &geometry, blocking))??;
+        // Elements in and out: a lower bound on the transforms' work, so a
+        // job it calls small runs on the calling thread without a pool
+        // hand-off (the engine then stays on one thread, see `split`).
+        let work = av.len().saturating_add(bv.len()).saturating_add(
+            geometry
+                .shape
+                .iter()
+                .try_fold(1usize, |n, &d| n.checked_mul(d))
+                .unwrap_or(usize::MAX),
+        );
+        let out = detach_run_sized(py, workers, work, || convolve(av, bv, &geometry, blocking))??;
         Ok(out.into_pyarray(py).into_any().unbind())
     })
 }
