@@ -151,10 +151,14 @@ fn forward_typed<T: crate::element::Real + conv::ZeroBits + numpy::Element>(
     let bc = b.as_ref().map(contiguous).transpose()?;
     let (xs, ws) = (slice_of(&xc)?, slice_of(&wc)?);
     let bs = bc.as_ref().map(slice_of).transpose()?;
-    let mut out = conv::zeroed::<T>(out_len(g)?)?;
-    detach_run_sized(py, workers, conv::work(g.macs()), || {
-        conv::forward(g, xs, ws, bs, &mut out, Path::Gemm)
-    })?;
+    let len = out_len(g)?;
+    // Allocated with the interpreter lock released: zeroed memory that the
+    // allocator reuses is a memset as long as the output.
+    let out = detach_run_sized(py, workers, conv::work(g.macs()), || {
+        let mut out = conv::zeroed::<T>(len)?;
+        conv::forward(g, xs, ws, bs, &mut out, Path::Gemm);
+        Ok::<_, Error>(out)
+    })??;
     to_numpy(
         py,
         out,
@@ -262,10 +266,12 @@ fn _conv_transpose(
         let bc = b.as_ref().map(contiguous).transpose()?;
         let (xs, ws) = (slice_of(&xc)?, slice_of(&wc)?);
         let bs = bc.as_ref().map(slice_of).transpose()?;
-        let mut out = conv::zeroed::<T>(in_len(&g)?)?;
-        detach_run_sized(py, workers, conv::work(g.macs()), || {
-            conv::transposed(&g, xs, ws, bs, &mut out, Path::Gemm)
-        })?;
+        let len = in_len(&g)?;
+        let out = detach_run_sized(py, workers, conv::work(g.macs()), || {
+            let mut out = conv::zeroed::<T>(len)?;
+            conv::transposed(&g, xs, ws, bs, &mut out, Path::Gemm);
+            Ok::<_, Error>(out)
+        })??;
         to_numpy(
             py,
             out,
@@ -311,10 +317,12 @@ fn _conv_input(
         );
         let (wc, dyc) = (contiguous(&w)?, contiguous(&dy)?);
         let (ws, dys) = (slice_of(&wc)?, slice_of(&dyc)?);
-        let mut out = conv::zeroed::<T>(in_len(&g)?)?;
-        detach_run_sized(py, workers, conv::work(g.macs()), || {
-            conv::input_grad(&g, ws, dys, &mut out, Path::Gemm)
-        })?;
+        let len = in_len(&g)?;
+        let out = detach_run_sized(py, workers, conv::work(g.macs()), || {
+            let mut out = conv::zeroed::<T>(len)?;
+            conv::input_grad(&g, ws, dys, &mut out, Path::Gemm);
+            Ok::<_, Error>(out)
+        })??;
         to_numpy(
             py,
             out,
@@ -361,9 +369,10 @@ fn _conv_weight(
         let (xc, dyc) = (contiguous(&x)?, contiguous(&dy)?);
         let (xs, dys) = (slice_of(&xc)?, slice_of(&dyc)?);
         let len = crate::buffer::checked_product(&weight_shape, "weight_size")?;
-        let mut out = conv::zeroed::<T>(len)?;
-        detach_run_sized(py, workers, conv::work(g.macs()), || {
-            conv::weight_grad(&g, xs, dys, &mut out, Path::Gemm)
+        let out = detach_run_sized(py, workers, conv::work(g.macs()), || {
+            let mut out = conv::zeroed::<T>(len)?;
+            conv::weight_grad(&g, xs, dys, &mut out, Path::Gemm)?;
+            Ok::<_, Error>(out)
         })??;
         to_numpy(py, out, &weight_shape)
     })
@@ -410,12 +419,14 @@ fn _conv_backward(
         let dy = readonly::<T>(grad_output, "grad_output")?;
         let (xc, wc, dyc) = (contiguous(&x)?, contiguous(&w)?, contiguous(&dy)?);
         let (xs, ws, dys) = (slice_of(&xc)?, slice_of(&wc)?, slice_of(&dyc)?);
-        let mut dx = conv::zeroed::<T>(in_len(&g)?)?;
-        let mut dw = conv::zeroed::<T>(ws.len())?;
-        let mut db = conv::zeroed::<T>(g.out_channels)?;
+        let len = in_len(&g)?;
         let work = conv::work(g.macs().saturating_mul(2));
-        detach_run_sized(py, workers, work, || {
-            conv::backward(&g, xs, ws, dys, &mut dx, &mut dw, &mut db, Path::Gemm)
+        let (dx, dw, db) = detach_run_sized(py, workers, work, || {
+            let mut dx = conv::zeroed::<T>(len)?;
+            let mut dw = conv::zeroed::<T>(ws.len())?;
+            let mut db = conv::zeroed::<T>(g.out_channels)?;
+            conv::backward(&g, xs, ws, dys, &mut dx, &mut dw, &mut db, Path::Gemm)?;
+            Ok::<_, Error>((dx, dw, db))
         })??;
         Ok((
             to_numpy(py, dx, &input_shape)?,
