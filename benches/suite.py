@@ -29,6 +29,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +49,25 @@ scipy_signal = _optional("scipy.signal")
 scipy_ndimage = _optional("scipy.ndimage")
 cv2 = _optional("cv2")
 torch = _optional("torch")
-F = _optional("torch.nn.functional") if torch is not None else None
+# Imported on its own rather than only when torch is: without torch it is
+# None just the same, and it keeps the plain ``Any`` of the other optional
+# modules (every use sits behind a ``torch is not None`` check).
+F = _optional("torch.nn.functional")
 
 Fn = Callable[[], object]
+
+
+def with_workers(fn: Callable[..., object], *args: Any, **kwargs: Any) -> Callable[[int], object]:
+    """``fn(*args, **kwargs, workers=n)`` as a function of n, its arguments fixed now.
+
+    Like ``functools.partial`` for the thread-scaling calls, whose ``workers``
+    is a keyword: binds the case's arrays, not the loop's last ones.
+    """
+
+    def call(workers: int) -> object:
+        return fn(*args, workers=workers, **kwargs)
+
+    return call
 
 
 # --------------------------------------------------------------------------- configuration
@@ -223,7 +240,7 @@ def rel_err(ours: Any, ref: Any) -> float:
     a, b = np.asarray(ours, dtype=np.float64), np.asarray(ref, dtype=np.float64)
     if a.shape != b.shape:
         return float("inf")
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-300))
+    return float(np.linalg.norm(a - b) / max(float(np.linalg.norm(b)), 1e-300))
 
 
 # --------------------------------------------------------------------------- the machine
@@ -496,17 +513,18 @@ def conv_rows(cfg: Config, res: Results) -> None:
                 cfg,
                 res,
                 f"conv2d {case.label} forward {size}",
-                lambda workers, x=x, w=w, b=b, s=s, p=p: rustconv.conv2d(x, w, b, s, p, workers=workers),
+                with_workers(rustconv.conv2d, x, w, b, s, p),
             )
-            scale(
-                cfg,
-                res,
-                f"conv2d {case.label} fwd+bwd {size}",
-                lambda workers, x=x, w=w, b=b, g=g, s=s, p=p: (
+
+            def ours_both_on(
+                workers: int, x: Any = x, w: Any = w, b: Any = b, g: Any = g, s: int = s, p: int = p
+            ) -> object:
+                return (
                     rustconv.conv2d(x, w, b, s, p, workers=workers),
                     rustconv.conv2d_backward(g, x, w, s, p, workers=workers),
-                ),
-            )
+                )
+
+            scale(cfg, res, f"conv2d {case.label} fwd+bwd {size}", ours_both_on)
 
 
 def rounds_note(t: dict[str, float]) -> str:
@@ -541,19 +559,15 @@ def image_rows(cfg: Config, res: Results) -> None:
             ours_crop = rustconv.correlate2d(crop, kernel, "same")
 
             fast: dict[str, Fn] = {
-                "rustconv": lambda kernel=kernel, image=image: rustconv.correlate2d(image, kernel, "same"),
+                "rustconv": partial(rustconv.correlate2d, image, kernel, "same"),
             }
             if cv2 is not None:
-                fast["cv2"] = lambda kernel=kernel, image=image: cv2.filter2D(
-                    image, -1, kernel, borderType=cv2.BORDER_CONSTANT
-                )
+                fast["cv2"] = partial(cv2.filter2D, image, -1, kernel, borderType=cv2.BORDER_CONSTANT)
                 ref = cv2.filter2D(crop, -1, kernel, borderType=cv2.BORDER_CONSTANT)
                 res.check(f"correlate2d {k}x{k} vs cv2.filter2D", rel_err(ours_crop, ref), 1e-4)
             slow: dict[str, Fn] = {}
             if scipy_ndimage is not None:
-                slow["ndimage"] = lambda kernel=kernel, strip=strip: scipy_ndimage.correlate(
-                    strip, kernel, mode="constant"
-                )
+                slow["ndimage"] = partial(scipy_ndimage.correlate, strip, kernel, mode="constant")
                 ref = scipy_ndimage.correlate(crop, kernel, mode="constant")
                 res.check(f"correlate2d {k}x{k} vs scipy.ndimage.correlate", rel_err(ours_crop, ref), 1e-4)
             t = measure(cfg, fast, slow)
@@ -595,12 +609,10 @@ def image_rows(cfg: Config, res: Results) -> None:
             if "ndimage" in t:
                 plot["scipy.ndimage.correlate"] = flops / (t["ndimage"] * factor) / 1e9
 
-            fast = {"rustconv": lambda kernel=kernel, image=image: rustconv.convolve2d(image, kernel, "same")}
+            fast = {"rustconv": partial(rustconv.convolve2d, image, kernel, "same")}
             slow = {}
             if scipy_signal is not None:
-                slow["scipy"] = lambda kernel=kernel, strip=strip: scipy_signal.convolve2d(
-                    strip, kernel, "same"
-                )
+                slow["scipy"] = partial(scipy_signal.convolve2d, strip, kernel, "same")
                 ref = scipy_signal.convolve2d(crop, kernel, "same")
                 res.check(
                     f"convolve2d {k}x{k} vs scipy.signal",
@@ -630,9 +642,7 @@ def image_rows(cfg: Config, res: Results) -> None:
                     cfg,
                     res,
                     f"correlate2d 'same' {k}x{k} {label}",
-                    lambda workers, kernel=kernel, image=image: rustconv.correlate2d(
-                        image, kernel, "same", workers=workers
-                    ),
+                    with_workers(rustconv.correlate2d, image, kernel, "same"),
                 )
 
 
@@ -642,9 +652,9 @@ def auto_rows(cfg: Config, res: Results) -> None:
     image = rng.standard_normal((size, size), dtype=np.float32)
     for k in cfg.auto_kernels:
         kernel = rng.standard_normal((k, k), dtype=np.float32)
-        fast: dict[str, Fn] = {"rustconv": lambda kernel=kernel: rustconv.convolve(image, kernel, "same")}
+        fast: dict[str, Fn] = {"rustconv": partial(rustconv.convolve, image, kernel, "same")}
         if scipy_signal is not None:
-            fast["scipy"] = lambda kernel=kernel: scipy_signal.convolve(image, kernel, "same")
+            fast["scipy"] = partial(scipy_signal.convolve, image, kernel, "same")
             res.check(
                 f"convolve auto 2-D {k}x{k} vs scipy.signal",
                 rel_err(fast["rustconv"](), fast["scipy"]()),
@@ -672,16 +682,16 @@ def auto_rows(cfg: Config, res: Results) -> None:
                 cfg,
                 res,
                 f"convolve auto 2-D {k}x{k} {size}²",
-                lambda workers, kernel=kernel: rustconv.convolve(image, kernel, "same", workers=workers),
+                with_workers(rustconv.convolve, image, kernel, "same"),
             )
     n = cfg.signal_len
     signal = rng.standard_normal(n, dtype=np.float32)
     for k in cfg.signal_kernels:
         taps = rng.standard_normal(k, dtype=np.float32)
-        fast = {"rustconv": lambda taps=taps: rustconv.convolve(signal, taps)}
-        slow: dict[str, Fn] = {"numpy": lambda taps=taps: np.convolve(signal, taps)}
+        fast = {"rustconv": partial(rustconv.convolve, signal, taps)}
+        slow: dict[str, Fn] = {"numpy": partial(np.convolve, signal, taps)}
         if scipy_signal is not None:
-            fast["scipy"] = lambda taps=taps: scipy_signal.convolve(signal, taps)
+            fast["scipy"] = partial(scipy_signal.convolve, signal, taps)
         head = signal[: 4 * k + 1000].astype(np.float64)
         res.check(
             f"convolve auto 1-D x{k} vs numpy.convolve",
@@ -724,7 +734,7 @@ def auto_rows(cfg: Config, res: Results) -> None:
                 cfg,
                 res,
                 f"convolve auto 1-D {n:,} x{k}",
-                lambda workers, taps=taps: rustconv.convolve(signal, taps, workers=workers),
+                with_workers(rustconv.convolve, signal, taps),
             )
 
 
@@ -759,9 +769,9 @@ def pool_rows(cfg: Config, res: Results) -> None:
         tx = torch.from_numpy(x) if torch is not None else None
         for label, ours, theirs, target in POOLS:
             out = ours(x)
-            fast: dict[str, Fn] = {"rustconv": lambda ours=ours, x=x: ours(x)}
+            fast: dict[str, Fn] = {"rustconv": partial(ours, x)}
             if tx is not None:
-                fast["torch"] = lambda theirs=theirs, tx=tx: theirs(tx)
+                fast["torch"] = partial(theirs, tx)
                 res.check(f"{label} vs torch", rel_err(out, theirs(tx).numpy()), 1e-5)
             t = measure(cfg, fast)
             moved = x.nbytes + out.nbytes
@@ -785,7 +795,7 @@ def pool_rows(cfg: Config, res: Results) -> None:
                     cfg,
                     res,
                     f"{label} {shape_str(shape)}",
-                    lambda workers, ours=ours, x=x: ours(x, workers=workers),
+                    with_workers(ours, x),
                 )
             else:
                 res.rows.append(
