@@ -6,6 +6,7 @@
 //! adaptive window bounds; kernels trust what it computes.
 
 use crate::buffer::checked_product;
+use crate::conv::params::output_size;
 use crate::error::{Error, Result};
 use std::fmt::Display;
 
@@ -113,7 +114,8 @@ fn to_3d(values: &[usize], fill: usize) -> [usize; MAX_RANK] {
 /// `⌊(L + 2P − D(K − 1) − 1 + (ceil ? S − 1 : 0)) / S⌋ + 1`, and in ceil mode
 /// the last window is dropped when it would start in the right padding
 /// (`(out − 1)·S ≥ L + P`). `None` when the dilated window is wider than the
-/// padded input.
+/// padded input. The floor is the convolution's [`output_size`], which owns
+/// that formula.
 pub fn pooled_len(
     input: usize,
     kernel: usize,
@@ -122,24 +124,23 @@ pub fn pooled_len(
     dilation: usize,
     ceil_mode: bool,
 ) -> Result<Option<usize>> {
-    let overflow = || Error::overflow("the pooling geometry");
-    let padded = padding
-        .checked_mul(2)
-        .and_then(|p| p.checked_add(input))
-        .ok_or_else(overflow)?;
-    let span = dilation
-        .checked_mul(kernel - 1)
-        .and_then(|s| s.checked_add(1))
-        .ok_or_else(overflow)?;
-    if span > padded {
+    let Some(floor) = output_size(input, kernel, stride, padding, padding, dilation)? else {
         return Ok(None);
+    };
+    if !ceil_mode {
+        return Ok(Some(floor));
     }
-    let extra = if ceil_mode { stride - 1 } else { 0 };
-    let mut out = (padded - span).checked_add(extra).ok_or_else(overflow)? / stride + 1;
-    if ceil_mode && (out - 1) * stride >= input + padding {
-        out -= 1;
-    }
-    Ok(Some(out))
+    // Rounding up is rounding down with S − 1 more padding after the input.
+    let after = padding
+        .checked_add(stride - 1)
+        .ok_or_else(|| Error::overflow("the pooling geometry"))?;
+    let ceil = output_size(input, kernel, stride, padding, after, dilation)?.unwrap_or(floor);
+    // ceil ≥ floor ≥ 1, and (ceil − 1)·S ≤ L + P + S − 1 − span fits.
+    Ok(Some(if (ceil - 1) * stride >= input + padding {
+        ceil - 1
+    } else {
+        ceil
+    }))
 }
 
 /// A validated pooling geometry (max, average and Lp pooling).
