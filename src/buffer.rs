@@ -152,6 +152,17 @@ pub fn zero_fill<T: ZeroBits>(part: &mut [std::mem::MaybeUninit<T>]) -> &mut [T]
     }
 }
 
+/// Writes `value` over every element of `part` (a piece of an [`uninit`]
+/// buffer) and returns it as initialised elements: for kernels that
+/// accumulate into their piece, or that write it through code taking
+/// `&mut [T]`.
+pub fn init_fill<T: Copy>(part: &mut [std::mem::MaybeUninit<T>], value: T) -> &mut [T] {
+    part.fill(std::mem::MaybeUninit::new(value));
+    // SAFETY: every element was just written with a valid `T`, and
+    // `MaybeUninit<T>` has the layout of `T`.
+    unsafe { &mut *(part as *mut [std::mem::MaybeUninit<T>] as *mut [T]) }
+}
+
 /// The elements of `v` as initialised values.
 ///
 /// # Safety
@@ -246,6 +257,18 @@ mod tests {
             zeroed::<i64>(usize::MAX / 4),
             Err(Error::Memory(_))
         ));
+    }
+
+    #[test]
+    fn filled_pieces_make_an_initialised_buffer() {
+        let mut v = uninit::<f64>(10).unwrap();
+        let (a, b) = v.split_at_mut(4);
+        assert_eq!(init_fill(a, -1.5), &[-1.5; 4]);
+        assert_eq!(zero_fill(b), &[0.0; 6]);
+        // SAFETY: the two pieces cover the whole buffer.
+        let v = unsafe { assume_init(v) };
+        assert_eq!(v[..4], [-1.5; 4]);
+        assert!(v[4..].iter().all(|x| x.to_bits() == 0));
     }
 
     #[test]

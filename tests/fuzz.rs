@@ -119,6 +119,14 @@ fn small(shapes: &[&[usize]]) -> bool {
         .all(|s| representable(s) && len_of(s).is_some_and(|n| n <= SMALL))
 }
 
+/// `v` as the output slots a pool kernel writes into; prefilled by the
+/// caller so that a skipped element shows in the comparison.
+fn slots<T>(v: &mut [T]) -> &mut [std::mem::MaybeUninit<T>] {
+    // SAFETY: `MaybeUninit<T>` has the layout of `T`, and the kernels store
+    // only initialised values, so `v` stays initialised.
+    unsafe { &mut *(v as *mut [T] as *mut [std::mem::MaybeUninit<T>]) }
+}
+
 /// Deterministic data for a buffer of `n` elements.
 fn data(n: usize, salt: u64) -> Vec<f64> {
     let mut r = Rng(salt.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
@@ -426,14 +434,14 @@ fn pool_case(input: &mut Input<'_>) {
                 let x = data(n_in, 10);
                 let (mut got, mut want) = (vec![f64::NAN; n_out], vec![f64::NAN; n_out]);
                 let (mut gi, mut wi) = (vec![-7i64; n_out], vec![-7i64; n_out]);
-                pool::max_pool(&g, &x, &mut got, Some(&mut gi));
+                pool::max_pool(&g, &x, slots(&mut got), Some(slots(&mut gi)));
                 pool::reference::max_pool(&g, &x, &mut want, &mut wi);
                 assert_eq!(gi, wi, "max_pool indices");
                 assert_close("max_pool", &got, &want);
                 let include = input.byte() & 1 == 1;
                 let divisor = usize::from(input.byte() % 4);
                 let divisor = (divisor > 0).then_some(divisor);
-                pool::avg_pool(&g, &x, &mut got, include, divisor);
+                pool::avg_pool(&g, &x, slots(&mut got), include, divisor);
                 pool::reference::avg_pool(&g, &x, &mut want, include, divisor);
                 assert_close("avg_pool", &got, &want);
             }
@@ -460,7 +468,7 @@ fn pool_case(input: &mut Input<'_>) {
             if n_in <= SMALL && n_out <= SMALL {
                 let x = data(n_in, 11);
                 let (mut got, mut want) = (vec![f64::NAN; n_out], vec![f64::NAN; n_out]);
-                pool::adaptive_avg_pool(&g, &x, &mut got);
+                pool::adaptive_avg_pool(&g, &x, slots(&mut got));
                 pool::reference::adaptive_avg_pool(&g, &x, &mut want);
                 assert_close("adaptive_avg_pool", &got, &want);
             }

@@ -3,10 +3,10 @@
 //! loops are plain per-output scans in row-major order (torch's order).
 
 use super::params::AdaptiveGeometry;
-use super::window::{FnPairRow, FnRow, for_each_row, for_each_row_pair};
+use super::window::{FnPairRow, FnRow, for_each_plane, for_each_row, for_each_row_pair};
 use crate::element::{Element, Real};
 use crate::threads::split;
-use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Where output row `r` lives: `(plane, od, oh)`.
 #[inline]
@@ -26,7 +26,8 @@ fn is_parallel(g: &AdaptiveGeometry) -> bool {
 }
 
 /// Adaptive average pooling: the mean of each window.
-pub fn adaptive_avg_pool<T: Real>(g: &AdaptiveGeometry, input: &[T], out: &mut [T]) {
+/// Every element of `out` is written, so it may come uninitialised.
+pub fn adaptive_avg_pool<T: Real>(g: &AdaptiveGeometry, input: &[T], out: &mut [MaybeUninit<T>]) {
     let (in_plane, [_, height, width]) = (g.in_plane(), g.input);
     for_each_row(
         out,
@@ -58,11 +59,12 @@ pub fn adaptive_avg_pool<T: Real>(g: &AdaptiveGeometry, input: &[T], out: &mut [
 
 /// Adaptive max pooling with torch's rules (NaN propagates, the first of
 /// equal maxima wins); `indices` receives flat positions in each plane.
+/// Every element of `out` and `indices` is written.
 pub fn adaptive_max_pool<T: Real>(
     g: &AdaptiveGeometry,
     input: &[T],
-    out: &mut [T],
-    indices: Option<&mut [i64]>,
+    out: &mut [MaybeUninit<T>],
+    indices: Option<&mut [MaybeUninit<i64>]>,
 ) {
     let (in_plane, [_, height, width]) = (g.in_plane(), g.input);
     let cell = |r: usize, ow: usize| {
@@ -120,11 +122,10 @@ pub fn adaptive_max_pool<T: Real>(
 pub fn adaptive_avg_pool_backward<T: Real>(
     g: &AdaptiveGeometry,
     grad_out: &[T],
-    grad_in: &mut [T],
+    grad_in: &mut [MaybeUninit<T>],
 ) {
     let (in_plane, out_plane, [_, height, width]) = (g.in_plane(), g.out_plane(), g.input);
-    let per_plane = |p: usize, plane: &mut [T]| {
-        plane.fill(<T as Element>::zero());
+    for_each_plane(grad_in, in_plane, is_parallel(g), |p, plane| {
         let grads = &grad_out[p * out_plane..(p + 1) * out_plane];
         for (r, grad_row) in grads.chunks_exact(g.output[2]).enumerate() {
             let (d0, d1) = g.window(0, r / g.output[1]);
@@ -142,18 +143,5 @@ pub fn adaptive_avg_pool_backward<T: Real>(
                 }
             }
         }
-    };
-    if in_plane == 0 {
-        return;
-    }
-    if is_parallel(g) {
-        grad_in
-            .par_chunks_mut(in_plane)
-            .enumerate()
-            .for_each(|(p, plane)| per_plane(p, plane));
-    } else {
-        for (p, plane) in grad_in.chunks_mut(in_plane).enumerate() {
-            per_plane(p, plane);
-        }
-    }
+    });
 }

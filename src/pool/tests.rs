@@ -15,6 +15,15 @@ fn levels() -> Vec<Level> {
     levels
 }
 
+/// `v` as the output slots a kernel writes into; prefilled (with NaN or
+/// an impossible index) so that a result that skipped an element could
+/// not pass by chance.
+fn slots<T>(v: &mut [T]) -> &mut [std::mem::MaybeUninit<T>] {
+    // SAFETY: `MaybeUninit<T>` has the layout of `T`, and the kernels store
+    // only initialised values, so `v` stays initialised.
+    unsafe { &mut *(v as *mut [T] as *mut [std::mem::MaybeUninit<T>]) }
+}
+
 /// A small deterministic generator (xorshift), so the tests need no crate.
 struct Rng(u64);
 
@@ -104,22 +113,28 @@ fn max_pool_matches_reference() {
         let (mut want, mut want_idx) = (vec![f64::NAN; n], vec![-7; n]);
         reference::max_pool(&g, &input, &mut want, &mut want_idx);
         let (mut got, mut got_idx) = (vec![f64::NAN; n], vec![-7; n]);
-        max_pool(&g, &input, &mut got, Some(&mut got_idx));
+        max_pool(&g, &input, slots(&mut got), Some(slots(&mut got_idx)));
         assert!(same_bits(&got, &want), "{g:?}\n{got:?}\n{want:?}");
         assert_eq!(got_idx, want_idx, "{g:?}");
         for level in levels() {
             let (mut values, mut indices) = (vec![f64::NAN; n], vec![-7; n]);
-            max_pool_at(level, &g, &input, &mut values, Some(&mut indices));
+            max_pool_at(
+                level,
+                &g,
+                &input,
+                slots(&mut values),
+                Some(slots(&mut indices)),
+            );
             assert!(same_bits(&values, &want), "{g:?} {level:?}");
             assert_eq!(indices, want_idx, "{g:?} {level:?}");
             let mut values_only = vec![f64::NAN; n];
-            max_pool_at(level, &g, &input, &mut values_only, None);
+            max_pool_at(level, &g, &input, slots(&mut values_only), None);
             assert!(same_bits(&values_only, &want), "{g:?} {level:?}");
             let as_f32: Vec<f32> = input.iter().map(|&v| v as f32).collect();
             let (mut want32, mut idx32) = (vec![f32::NAN; n], vec![0; n]);
             reference::max_pool(&g, &as_f32, &mut want32, &mut idx32);
             let mut got32 = vec![f32::NAN; n];
-            max_pool_at(level, &g, &as_f32, &mut got32, None);
+            max_pool_at(level, &g, &as_f32, slots(&mut got32), None);
             assert!(
                 got32
                     .iter()
@@ -146,7 +161,7 @@ fn avg_and_lp_pool_match_reference() {
                         level,
                         &g,
                         &input,
-                        &mut got,
+                        slots(&mut got),
                         count_include_pad,
                         divisor_override,
                     );
@@ -184,14 +199,14 @@ fn avg_and_lp_pool_match_reference() {
             reference::lp_pool(&lp, &input, &mut want, norm);
             let mut got = vec![f64::NAN; n];
             for level in levels() {
-                lp_pool_at(level, &lp, &input, &mut got, norm);
+                lp_pool_at(level, &lp, &input, slots(&mut got), norm);
                 assert!(same_bits(&got, &want), "{lp:?} p={p} {level:?}");
             }
             let grad_out = rng.smooth(n);
             let mut want_grad = vec![f64::NAN; input.len()];
             reference::lp_pool_backward(&lp, &grad_out, &input, &want, &mut want_grad, norm);
             let mut got_grad = vec![f64::NAN; input.len()];
-            lp_pool_backward(&lp, &grad_out, &input, &got, &mut got_grad, norm);
+            lp_pool_backward(&lp, &grad_out, &input, &got, slots(&mut got_grad), norm);
             assert!(close(&got_grad, &want_grad), "{lp:?} p={p}");
         }
     }
@@ -213,7 +228,13 @@ fn backward_matches_reference() {
                     divisor_override,
                 );
                 let mut got = vec![f64::NAN; g.planes * g.in_plane()];
-                avg_pool_backward(&g, &grad_out, &mut got, count_include_pad, divisor_override);
+                avg_pool_backward(
+                    &g,
+                    &grad_out,
+                    slots(&mut got),
+                    count_include_pad,
+                    divisor_override,
+                );
                 assert!(close(&got, &want), "{g:?}");
             }
         }
@@ -221,14 +242,20 @@ fn backward_matches_reference() {
         let input = rng.awkward(g.planes * g.in_plane());
         let mut values = vec![f64::NAN; grad_out.len()];
         let mut indices = vec![0; grad_out.len()];
-        max_pool(&g, &input, &mut values, Some(&mut indices));
+        max_pool(&g, &input, slots(&mut values), Some(slots(&mut indices)));
         assert_eq!(first_out_of_range(&indices, g.in_plane()), None);
         let mut want = vec![0.0; input.len()];
         for (i, (&gr, &ix)) in grad_out.iter().zip(&indices).enumerate() {
             want[i / g.out_plane().max(1) * g.in_plane() + ix as usize] += gr;
         }
         let mut got = vec![f64::NAN; input.len()];
-        max_pool_backward(&grad_out, &indices, &mut got, g.in_plane(), g.out_plane());
+        max_pool_backward(
+            &grad_out,
+            &indices,
+            slots(&mut got),
+            g.in_plane(),
+            g.out_plane(),
+        );
         assert!(close(&got, &want), "{g:?}");
     }
 }
@@ -255,20 +282,20 @@ fn adaptive_matches_reference() {
         let (mut want, mut want_idx) = (vec![f64::NAN; n], vec![-1; n]);
         reference::adaptive_max_pool(&g, &input, &mut want, &mut want_idx);
         let (mut got, mut got_idx) = (vec![f64::NAN; n], vec![-1; n]);
-        adaptive_max_pool(&g, &input, &mut got, Some(&mut got_idx));
+        adaptive_max_pool(&g, &input, slots(&mut got), Some(slots(&mut got_idx)));
         assert!(same_bits(&got, &want));
         assert_eq!(got_idx, want_idx);
         let smooth = rng.smooth(planes * g.in_plane());
         let mut want = vec![f64::NAN; n];
         reference::adaptive_avg_pool(&g, &smooth, &mut want);
         let mut got = vec![f64::NAN; n];
-        adaptive_avg_pool(&g, &smooth, &mut got);
+        adaptive_avg_pool(&g, &smooth, slots(&mut got));
         assert!(close(&got, &want));
         let grad_out = rng.smooth(n);
         let mut want = vec![f64::NAN; smooth.len()];
         reference::adaptive_avg_pool_backward(&g, &grad_out, &mut want);
         let mut got = vec![f64::NAN; smooth.len()];
-        adaptive_avg_pool_backward(&g, &grad_out, &mut got);
+        adaptive_avg_pool_backward(&g, &grad_out, slots(&mut got));
         assert!(close(&got, &want));
     }
 }
@@ -292,11 +319,11 @@ fn large_inputs_are_identical_for_every_thread_count() {
     let run = |threads: usize| {
         crate::threads::run(threads, || {
             let (mut values, mut indices) = (vec![f64::NAN; n], vec![0; n]);
-            max_pool(&g, &input, &mut values, Some(&mut indices));
+            max_pool(&g, &input, slots(&mut values), Some(slots(&mut indices)));
             let mut avg = vec![f64::NAN; n];
-            avg_pool(&g, &input, &mut avg, false, None);
+            avg_pool(&g, &input, slots(&mut avg), false, None);
             let mut grad = vec![f64::NAN; input.len()];
-            avg_pool_backward(&g, &avg, &mut grad, true, None);
+            avg_pool_backward(&g, &avg, slots(&mut grad), true, None);
             (values, indices, avg, grad)
         })
         .unwrap()
@@ -314,11 +341,11 @@ fn large_inputs_are_identical_for_every_thread_count() {
     // Inline on the calling thread, as the bindings run one worker.
     let inline = crate::threads::run_sized(1, usize::MAX, || {
         let (mut values, mut indices) = (vec![f64::NAN; n], vec![0; n]);
-        max_pool(&g, &input, &mut values, Some(&mut indices));
+        max_pool(&g, &input, slots(&mut values), Some(slots(&mut indices)));
         let mut avg = vec![f64::NAN; n];
-        avg_pool(&g, &input, &mut avg, false, None);
+        avg_pool(&g, &input, slots(&mut avg), false, None);
         let mut grad = vec![f64::NAN; input.len()];
-        avg_pool_backward(&g, &avg, &mut grad, true, None);
+        avg_pool_backward(&g, &avg, slots(&mut grad), true, None);
         (values, indices, avg, grad)
     })
     .unwrap();
@@ -376,14 +403,20 @@ fn max_pool_wide_rows_every_level() {
         };
         for level in levels() {
             let (mut got, mut idx) = (vec![f32::NAN; n], vec![-7; n]);
-            max_pool_at(level, &g, &as_f32, &mut got, Some(&mut idx));
+            max_pool_at(level, &g, &as_f32, slots(&mut got), Some(slots(&mut idx)));
             assert!(bits32(&got, &want32), "{g:?} {level:?}");
             assert_eq!(idx, want32_idx, "{g:?} {level:?}");
             let mut values_only = vec![f32::NAN; n];
-            max_pool_at(level, &g, &as_f32, &mut values_only, None);
+            max_pool_at(level, &g, &as_f32, slots(&mut values_only), None);
             assert!(bits32(&values_only, &want32), "{g:?} {level:?}");
             let (mut got64, mut idx64) = (vec![f64::NAN; n], vec![-7; n]);
-            max_pool_at(level, &g, &input, &mut got64, Some(&mut idx64));
+            max_pool_at(
+                level,
+                &g,
+                &input,
+                slots(&mut got64),
+                Some(slots(&mut idx64)),
+            );
             assert!(same_bits(&got64, &want64), "{g:?} {level:?}");
             assert_eq!(idx64, want64_idx, "{g:?} {level:?}");
         }
@@ -478,7 +511,7 @@ fn separable_engine_float32_every_level() {
         reference::max_pool(&g, &input, &mut want, &mut want_idx);
         for level in levels() {
             let mut got = vec![f32::NAN; n];
-            max_pool_at(level, &g, &input, &mut got, None);
+            max_pool_at(level, &g, &input, slots(&mut got), None);
             assert!(bits32(&got, &want), "max {g:?} {level:?}");
         }
         for count_include_pad in [false, true] {
@@ -491,7 +524,7 @@ fn separable_engine_float32_every_level() {
                         level,
                         &g,
                         &input,
-                        &mut got,
+                        slots(&mut got),
                         count_include_pad,
                         divisor_override,
                     );
@@ -511,7 +544,7 @@ fn separable_engine_float32_every_level() {
             reference::lp_pool(&g, &input, &mut want, norm);
             for level in levels() {
                 let mut got = vec![f32::NAN; n];
-                lp_pool_at(level, &g, &input, &mut got, norm);
+                lp_pool_at(level, &g, &input, slots(&mut got), norm);
                 assert!(bits32(&got, &want), "lp {p} {g:?} {level:?}");
             }
         }

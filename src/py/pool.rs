@@ -1,7 +1,7 @@
 //! Bindings of the pool family: extract, validate into a geometry, run the
 //! kernel with the interpreter lock released, return new arrays.
 
-use crate::buffer::try_collect;
+use crate::buffer::{assume_init, try_collect, uninit};
 use crate::dispatch_dtype;
 use crate::error::{Error, Result};
 use crate::pool::params::fmt_tuple;
@@ -10,6 +10,7 @@ use crate::py::{detach_run_sized, dtype_name, readonly};
 use ndarray::{Array, IxDyn};
 use numpy::{IntoPyArray, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
+use std::mem::MaybeUninit;
 
 type Out<'py> = Bound<'py, PyAny>;
 
@@ -42,26 +43,32 @@ fn with_contiguous<T: numpy::Element + Clone, R>(
 
 /// Runs a max-pool kernel (fixed or adaptive) with the interpreter lock
 /// released, allocating the values and, when asked for, the indices.
-fn run_max<'py, T: numpy::Element + pool::ZeroBits + Clone + Send + Sync>(
+///
+/// # Safety
+/// `kernel` writes every element of the outputs it is given, as
+/// `pool::max_pool` and `pool::adaptive_max_pool` do.
+unsafe fn run_max<'py, T: numpy::Element + Clone + Send + Sync>(
     py: Python<'py>,
     workers: Option<i64>,
     arr: &PyReadonlyArrayDyn<'_, T>,
     out_shape: &[usize],
     return_indices: bool,
     work: usize,
-    kernel: impl Fn(&[T], &mut [T], Option<&mut [i64]>) + Sync,
+    kernel: impl Fn(&[T], &mut [MaybeUninit<T>], Option<&mut [MaybeUninit<i64>]>) + Sync,
 ) -> PyResult<(Out<'py>, Option<Out<'py>>)> {
     let len = out_shape.iter().product();
     let (values, indices) = with_contiguous(arr, |src| {
         Ok(detach_run_sized(py, workers, work, || -> Result<_> {
-            let mut values = output_buffer::<T>(len)?;
+            let mut values = uninit::<T>(len)?;
             let mut indices = if return_indices {
-                Some(output_buffer::<i64>(len)?)
+                Some(uninit::<i64>(len)?)
             } else {
                 None
             };
             kernel(src, &mut values, indices.as_deref_mut());
-            Ok((values, indices))
+            // SAFETY: the kernel has written every element (the caller's
+            // contract).
+            Ok(unsafe { (assume_init(values), indices.map(|i| assume_init(i))) })
         })??)
     })?;
     let indices = indices.map(|i| to_array(py, out_shape, i)).transpose()?;
@@ -106,8 +113,19 @@ fn expect_shape(actual: &[usize], expected: &[usize], arg: &str, func: &str) -> 
     }
 }
 
-fn output_buffer<T: pool::ZeroBits>(len: usize) -> Result<Vec<T>> {
-    pool::zeroed(len)
+/// A new output of `len` elements, written by `kernel`. Uninitialised
+/// rather than zeroed: the pool kernels write every element, each piece on
+/// the thread that computes it, so a serial zeroing pass over the whole
+/// output (which `calloc` runs on memory it reuses) would be wasted.
+///
+/// # Safety
+/// `kernel` writes every element of the slice it is given, as the pool
+/// kernels do.
+unsafe fn written_by<T>(len: usize, kernel: impl FnOnce(&mut [MaybeUninit<T>])) -> Result<Vec<T>> {
+    let mut out = uninit::<T>(len)?;
+    kernel(&mut out);
+    // SAFETY: every element has been written (the caller's contract).
+    Ok(unsafe { assume_init(out) })
 }
 
 #[pyfunction]
@@ -140,17 +158,20 @@ fn _max_pool<'py>(
             &func,
         )?;
         let out_shape = shape.with_spatial(&g.output_spatial());
-        run_max(
-            py,
-            workers,
-            &arr,
-            &out_shape,
-            return_indices,
-            g.work(),
-            |src, values, indices| {
-                pool::max_pool(&g, src, values, indices);
-            },
-        )
+        // SAFETY: the pool's max kernels write every element of both outputs.
+        unsafe {
+            run_max(
+                py,
+                workers,
+                &arr,
+                &out_shape,
+                return_indices,
+                g.work(),
+                |src, values, indices| {
+                    pool::max_pool(&g, src, values, indices);
+                },
+            )
+        }
     })
 }
 
@@ -205,9 +226,12 @@ fn _max_pool_backward<'py>(
                             idx[pos]
                         )));
                     }
-                    let mut grad_in = output_buffer::<T>(len)?;
-                    pool::max_pool_backward(g, idx, &mut grad_in, in_plane, out_plane);
-                    Ok(grad_in)
+                    // SAFETY: pool::max_pool_backward writes every element of its output.
+                    unsafe {
+                        written_by(len, |grad_in| {
+                            pool::max_pool_backward(g, idx, grad_in, in_plane, out_plane)
+                        })
+                    }
                 })??)
             })
         })?;
@@ -253,9 +277,12 @@ fn _avg_pool<'py>(
                 workers,
                 g.work(),
                 || -> Result<_> {
-                    let mut values = output_buffer::<T>(len)?;
-                    pool::avg_pool(&g, src, &mut values, count_include_pad, divisor);
-                    Ok(values)
+                    // SAFETY: pool::avg_pool writes every element of its output.
+                    unsafe {
+                        written_by(len, |values| {
+                            pool::avg_pool(&g, src, values, count_include_pad, divisor)
+                        })
+                    }
                 },
             )??)
         })?;
@@ -309,9 +336,12 @@ fn _avg_pool_backward<'py>(
                 workers,
                 g.work(),
                 || -> Result<_> {
-                    let mut grad_in = output_buffer::<T>(len)?;
-                    pool::avg_pool_backward(&g, src, &mut grad_in, count_include_pad, divisor);
-                    Ok(grad_in)
+                    // SAFETY: pool::avg_pool_backward writes every element of its output.
+                    unsafe {
+                        written_by(len, |grad_in| {
+                            pool::avg_pool_backward(&g, src, grad_in, count_include_pad, divisor)
+                        })
+                    }
                 },
             )??)
         })?;
@@ -365,9 +395,8 @@ fn _lp_pool<'py>(
                 workers,
                 g.work(),
                 || -> Result<_> {
-                    let mut values = output_buffer::<T>(len)?;
-                    pool::lp_pool(&g, src, &mut values, norm);
-                    Ok(values)
+                    // SAFETY: pool::lp_pool writes every element of its output.
+                    unsafe { written_by(len, |values| pool::lp_pool(&g, src, values, norm)) }
                 },
             )??)
         })?;
@@ -411,9 +440,12 @@ fn _lp_pool_backward<'py>(
                         workers,
                         g.work(),
                         || -> Result<_> {
-                            let mut grad_in = output_buffer::<T>(len)?;
-                            pool::lp_pool_backward(&g, gs, xs, ys, &mut grad_in, norm);
-                            Ok(grad_in)
+                            // SAFETY: pool::lp_pool_backward writes every element of its output.
+                            unsafe {
+                                written_by(len, |grad_in| {
+                                    pool::lp_pool_backward(&g, gs, xs, ys, grad_in, norm)
+                                })
+                            }
                         },
                     )??)
                 })
@@ -444,9 +476,8 @@ fn _adaptive_avg_pool<'py>(
                 workers,
                 g.work(),
                 || -> Result<_> {
-                    let mut values = output_buffer::<T>(len)?;
-                    pool::adaptive_avg_pool(&g, src, &mut values);
-                    Ok(values)
+                    // SAFETY: pool::adaptive_avg_pool writes every element of its output.
+                    unsafe { written_by(len, |values| pool::adaptive_avg_pool(&g, src, values)) }
                 },
             )??)
         })?;
@@ -470,17 +501,20 @@ fn _adaptive_max_pool<'py>(
         let shape = PlaneShape::split(arr.shape(), output_size.len(), "input", &func)?;
         let g = AdaptiveGeometry::new(shape.planes, &shape.spatial, &output_size)?;
         let out_shape = shape.with_spatial(&g.output_spatial());
-        run_max(
-            py,
-            workers,
-            &arr,
-            &out_shape,
-            return_indices,
-            g.work(),
-            |src, values, indices| {
-                pool::adaptive_max_pool(&g, src, values, indices);
-            },
-        )
+        // SAFETY: the pool's max kernels write every element of both outputs.
+        unsafe {
+            run_max(
+                py,
+                workers,
+                &arr,
+                &out_shape,
+                return_indices,
+                g.work(),
+                |src, values, indices| {
+                    pool::adaptive_max_pool(&g, src, values, indices);
+                },
+            )
+        }
     })
 }
 
@@ -521,9 +555,12 @@ fn _adaptive_avg_pool_backward<'py>(
                 workers,
                 g.work(),
                 || -> Result<_> {
-                    let mut grad_in = output_buffer::<T>(len)?;
-                    pool::adaptive_avg_pool_backward(&g, src, &mut grad_in);
-                    Ok(grad_in)
+                    // SAFETY: pool::adaptive_avg_pool_backward writes every element of its output.
+                    unsafe {
+                        written_by(len, |grad_in| {
+                            pool::adaptive_avg_pool_backward(&g, src, grad_in)
+                        })
+                    }
                 },
             )??)
         })?;
