@@ -131,15 +131,87 @@ fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
     if let Some(p) = map.get(&threads) {
         return Ok(Arc::clone(p));
     }
+    let cpus = cpus_to_bind(threads);
     let p = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("rustconv-{i}"))
+        .start_handler(move |i| {
+            if let Some(&cpu) = cpus.get(i) {
+                bind_current_thread(cpu);
+            }
+        })
         .build()
         .map_err(|e| Error::Memory(format!("cannot start {threads} worker threads: {e}")))?;
     let p = Arc::new(p);
     map.insert(threads, Arc::clone(&p));
     Ok(p)
 }
+
+/// The CPUs to bind the workers of a new pool of `threads` threads to, one
+/// each, or none.
+///
+/// A pool with one worker per CPU this process may use (the default, all
+/// cores) binds worker `i` to the `i`-th of those CPUs. Unbound, after an
+/// idle spell of some milliseconds (a notebook user between two cells, or
+/// the benchmark suite's pause between calls), Linux woke both workers of
+/// the 2-core pool onto the same CPU and left them there for the whole of a
+/// 5 ms call: a paused conv2d forward pass on two threads took as long as
+/// on one (10.6 ms against 5.6 ms without the pause), and bound it took
+/// 6.0 ms. Binding only the full-size pool means no worker is ever tied to
+/// a CPU that another worker of the same pool could have taken, and
+/// several processes each binding theirs share the CPUs evenly. Smaller
+/// pools stay free to move. `RUSTCONV_BIND_THREADS=0` in the environment
+/// turns binding off.
+fn cpus_to_bind(threads: usize) -> Vec<usize> {
+    let off = std::env::var("RUSTCONV_BIND_THREADS").is_ok_and(|v| v.trim() == "0");
+    if off || threads < 2 || threads != available() {
+        return Vec::new();
+    }
+    let cpus = allowed_cpus();
+    if cpus.len() == threads {
+        cpus
+    } else {
+        Vec::new()
+    }
+}
+
+/// The CPUs the calling thread may run on (its affinity mask).
+#[cfg(target_os = "linux")]
+fn allowed_cpus() -> Vec<usize> {
+    // SAFETY: an all-zero `cpu_set_t` is a valid (empty) set, and
+    // `sched_getaffinity` writes at most `size_of::<cpu_set_t>()` bytes
+    // into it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return Vec::new();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&cpu| libc::CPU_ISSET(cpu, &set))
+            .collect()
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn allowed_cpus() -> Vec<usize> {
+    Vec::new()
+}
+
+/// Binds the calling thread to `cpu`. A failure (a CPU taken away from the
+/// process since) leaves the thread unbound, which is only slower.
+#[cfg(target_os = "linux")]
+fn bind_current_thread(cpu: usize) {
+    // SAFETY: as in `allowed_cpus`; `CPU_SET` ignores a CPU past the set's
+    // size, and `sched_setaffinity` only reads the set.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn bind_current_thread(_cpu: usize) {}
 
 /// Turns a caught panic into the error a binding returns.
 fn panic_error(payload: &(dyn std::any::Any + Send)) -> Error {

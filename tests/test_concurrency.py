@@ -308,3 +308,73 @@ def test_fork_while_another_thread_starts_a_pool() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert "hung 0 failed 0" in proc.stdout, proc.stdout
+
+
+# Which CPUs each worker thread may run on, after one call that splits.
+AFFINITY_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys, time
+    import numpy as np
+    import rustconv
+
+    x = np.ones((4, 32, 40, 40), np.float32)
+    w = np.ones((32, 32, 3, 3), np.float32)
+    workers = int(sys.argv[1])
+    cores = rustconv._rustconv._config()["available_cores"]
+    rustconv.conv2d(x, w, padding=1, workers=workers)
+
+    def masks():
+        found = []
+        for t in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{t}/comm") as f:
+                if f.read().startswith("rustconv-"):
+                    found.append(sorted(os.sched_getaffinity(int(t))))
+        return sorted(found)
+
+    # A worker takes its name, then its CPU, when it starts, which may be
+    # after the call that started the pool has returned.
+    expected = cores if workers == -1 else workers
+    deadline = time.monotonic() + 30
+    while len(masks()) < expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    print(json.dumps({"workers": masks(), "allowed": sorted(os.sched_getaffinity(0)), "cores": cores}))
+    """
+)
+
+
+def worker_masks(workers: int, bind: str | None) -> dict[str, Any]:
+    """The CPU masks of the worker threads of a fresh process after one call."""
+    import json
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "RUSTCONV_BIND_THREADS"}
+    if bind is not None:
+        env["RUSTCONV_BIND_THREADS"] = bind
+    proc = subprocess.run(
+        [sys.executable, "-c", AFFINITY_SCRIPT, str(workers)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or len(__import__("os").sched_getaffinity(0)) < 2,
+    reason="binds threads on Linux with two or more CPUs",
+)
+def test_all_core_pool_binds_one_worker_per_cpu() -> None:
+    full = worker_masks(-1, None)
+    if full["cores"] != len(full["allowed"]):
+        pytest.skip("a CPU quota below the affinity mask: the pool is not one worker per CPU")
+    # One worker per allowed CPU, each bound to its own.
+    assert full["workers"] == [[cpu] for cpu in full["allowed"]]
+    # Turned off, and a pool larger than the CPUs: every worker may run anywhere.
+    assert worker_masks(-1, "0")["workers"] == [full["allowed"]] * full["cores"]
+    more = worker_masks(full["cores"] + 1, None)
+    assert more["workers"] == [full["allowed"]] * (full["cores"] + 1)
