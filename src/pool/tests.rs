@@ -551,3 +551,55 @@ fn separable_engine_float32_every_level() {
     }
     assert!(engine_cases > 200, "{engine_cases}");
 }
+
+/// The float32 engine on an input large enough (≥ 32 MiB) that its rows ask
+/// for their input ahead, across plane boundaries: bitwise the scalar path.
+#[test]
+fn engine_on_an_input_beyond_the_cache() {
+    let mut rng = Rng(0xb16_1e7);
+    // 3 planes of 1700 × 1701: 34.7 MB of float32, rows of an odd width.
+    let (planes, height, width) = (3, 1700, 1701);
+    let input: Vec<f32> = rng
+        .awkward(planes * height * width)
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    assert!(std::mem::size_of_val(input.as_slice()) >= 32 << 20);
+    let bits = |a: &[f32], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+    };
+    for (kernel, stride, padding) in [([3, 3], [2, 2], [1, 1]), ([2, 2], [2, 2], [0, 0])] {
+        let g = PoolGeometry::new(
+            planes,
+            &[height, width],
+            &kernel,
+            &stride,
+            &padding,
+            &[1, 1],
+            false,
+            "test",
+        )
+        .unwrap();
+        let n = planes * g.out_plane();
+        let run = |level: Level, op: usize| {
+            let mut out = vec![f32::NAN; n];
+            match op {
+                0 => max_pool_at(level, &g, &input, slots(&mut out), None),
+                1 => avg_pool_at(level, &g, &input, slots(&mut out), true, None),
+                _ => lp_pool_at(level, &g, &input, slots(&mut out), LpNorm::Two),
+            }
+            out
+        };
+        for op in 0..3 {
+            if op == 2 && padding != [0, 0] {
+                continue;
+            }
+            let want = run(Level::Scalar, op);
+            for level in levels() {
+                assert!(bits(&run(level, op), &want), "{op} {kernel:?} {level:?}");
+            }
+        }
+    }
+}

@@ -247,6 +247,10 @@ pub(super) struct Engine<'a> {
     g: &'a PoolGeometry,
     input: &'a [f32],
     in_plane: usize,
+    /// Output rows in all planes.
+    row_count: usize,
+    /// Whether rows ask for their input ahead (see [`PREFETCH_MIN_BYTES`]).
+    prefetch: bool,
     /// The first output of each block: 0, 8, 16, … and, when the row is not
     /// a multiple of 8, a last block ending at its end (overlapping the one
     /// before: the block is recomputed, not accumulated, so that is
@@ -266,6 +270,23 @@ pub(super) struct Engine<'a> {
 /// The largest number of input rows (`kernel_d · kernel_h`) per window the
 /// engine handles (it keeps their addresses on the stack).
 const MAX_ROWS: usize = 64;
+
+/// Inputs of this many bytes or more (beyond this machine's 32 MiB
+/// last-level cache, so read from memory) have each output row ask for the
+/// input rows of the row [`PREFETCH_AHEAD`] rows on. Every window reads two
+/// or three input rows at once, and the hardware prefetcher alone left the
+/// loads waiting on memory: measured on (16, 64, 224, 224) float32, a
+/// 2-core AMD EPYC (Zen 5) VM, old and new builds alternated after 20 ms
+/// pauses, one thread: avg_pool2d(2, 2) 32.8 → 11.2 ms, max_pool2d(3, 2, 1)
+/// 41.5 → 14.5 ms; two threads: 18.3 → 8.8 and 23.4 → 8.9 ms. On a
+/// (8, 64, 112, 112) input, which fits that cache, max pooling was 11–28 %
+/// slower with it (average and L2 pooling 25–45 % faster), so smaller
+/// inputs go without.
+const PREFETCH_MIN_BYTES: usize = 32 << 20;
+
+/// How many output rows ahead the input is asked for: 8 and 16 measured
+/// the same (one output row takes about 0.1 µs).
+const PREFETCH_AHEAD: usize = 8;
 
 impl<'a> Engine<'a> {
     /// The engine for `g`, or `None` when it does not apply (stride above
@@ -346,6 +367,8 @@ impl<'a> Engine<'a> {
             g,
             input,
             in_plane: g.in_plane(),
+            row_count: g.planes * g.output[0] * g.output[1],
+            prefetch: std::mem::size_of_val(input) >= PREFETCH_MIN_BYTES,
             blocks,
             segments,
             loads_per_block: starts.len(),
@@ -380,18 +403,10 @@ impl<'a> Engine<'a> {
     #[target_feature(enable = "avx2,fma")]
     unsafe fn row_strided<const OP: u8, const S: usize>(&self, r: usize, out: &mut [f32]) {
         let g = self.g;
-        let (plane, od, oh) = row_coords(g, r);
-        let plane = &self.input[plane * self.in_plane..(plane + 1) * self.in_plane];
         let mut rows = [std::ptr::null::<f32>(); MAX_ROWS];
-        let mut count = 0;
-        for kd in 0..g.kernel[0] {
-            let Some(id) = g.tap(0, od, kd) else { continue };
-            for kh in 0..g.kernel[1] {
-                let Some(ih) = g.tap(1, oh, kh) else { continue };
-                let start = (id * g.input[1] + ih) * g.input[2];
-                rows[count] = plane[start..start + g.input[2]].as_ptr();
-                count += 1;
-            }
+        let (count, od, oh) = self.window_rows(r, &mut rows);
+        if self.prefetch && r + PREFETCH_AHEAD < self.row_count {
+            self.prefetch_new_rows(r + PREFETCH_AHEAD);
         }
         let rows = &rows[..count];
         let divisor = match self.finish {
@@ -433,6 +448,53 @@ impl<'a> Engine<'a> {
                     };
                     self.store(out, self.blocks[b], acc, divisor);
                 }
+            }
+        }
+    }
+
+    /// The input rows of output row `r` (one per tap `(kd, kh)` inside the
+    /// input, in row-major order, so at rising addresses) into `rows`, with
+    /// their count and `(od, oh)`.
+    #[inline(always)]
+    fn window_rows(&self, r: usize, rows: &mut [*const f32; MAX_ROWS]) -> (usize, usize, usize) {
+        let g = self.g;
+        let (plane, od, oh) = row_coords(g, r);
+        let plane = &self.input[plane * self.in_plane..(plane + 1) * self.in_plane];
+        let mut count = 0;
+        for kd in 0..g.kernel[0] {
+            let Some(id) = g.tap(0, od, kd) else { continue };
+            for kh in 0..g.kernel[1] {
+                let Some(ih) = g.tap(1, oh, kh) else { continue };
+                let start = (id * g.input[1] + ih) * g.input[2];
+                rows[count] = plane[start..start + g.input[2]].as_ptr();
+                count += 1;
+            }
+        }
+        (count, od, oh)
+    }
+
+    /// Asks for the input rows of output row `r` (r ≥ 1) that the row
+    /// before it does not read, every cache line of them, into L1.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn prefetch_new_rows(&self, r: usize) {
+        let mut rows = [std::ptr::null::<f32>(); MAX_ROWS];
+        let (count, _, _) = self.window_rows(r, &mut rows);
+        let mut before = [std::ptr::null::<f32>(); MAX_ROWS];
+        let (seen, _, _) = self.window_rows(r - 1, &mut before);
+        // Rows come at rising addresses, and a later plane lies above an
+        // earlier one: a row is new when it lies above the last row read
+        // before.
+        let last = if seen > 0 {
+            before[seen - 1]
+        } else {
+            std::ptr::null()
+        };
+        for &row in rows[..count].iter().filter(|&&row| row > last) {
+            for at in (0..self.g.input[2]).step_by(16) {
+                // SAFETY: `at` lies inside the input row that `row` starts
+                // (and a prefetch never faults anyway).
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(row.add(at).cast::<i8>()) };
             }
         }
     }
