@@ -1035,6 +1035,13 @@ def test_non_finite_values_give_the_definitions_result_on_every_path(dtype: type
     with np.errstate(invalid="ignore"):
         want_dx = scatter_input_grad(dy, w, (12, 12), 1)
     assert_same_non_finite(rustconv.conv2d_input(x.shape, w, dy, padding=1), want_dx, dtype)
+    # The weight gradient of the same layer: an infinite input reaches every tap it meets.
+    dyw = rng.standard_normal((2, 32, 12, 12)).astype(dtype)
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    windows = np.lib.stride_tricks.sliding_window_view(xp, (12, 12), axis=(2, 3))  # N, C, 3, 3, 12, 12
+    with np.errstate(invalid="ignore"):
+        want_dw = np.einsum("nohw,nckjhw->ockj", dyw.astype(np.float64), windows)
+    assert_same_non_finite(rustconv.conv2d_weight(x, w.shape, dyw, padding=1), want_dw, dtype)
     # One input channel (the few-channel kernels), an infinite weight.
     w1 = rng.standard_normal((8, 1, 5, 5)).astype(dtype)
     w1[2, 0, 1, 3] = np.inf

@@ -26,6 +26,13 @@ def ref_input_grad3x3(dy: np.ndarray, w: np.ndarray, padding: int) -> np.ndarray
     return ref_conv3x3(dy, flipped, 2 - padding)
 
 
+def ref_weight_grad3x3(x: np.ndarray, dy: np.ndarray, padding: int) -> np.ndarray:
+    """grad_weight[o, c, ky, kx] = sum over samples and positions of dy[n, o] times the shifted x[n, c]."""
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    windows = sliding_window_view(xp, dy.shape[2:], axis=(2, 3))  # N, C, 3, 3, OH, OW
+    return np.tensordot(dy.astype(np.float64), windows, axes=([0, 2, 3], [0, 4, 5]))
+
+
 def rel_err(got: np.ndarray, want: np.ndarray) -> float:
     return float(np.linalg.norm(got.astype(np.float64) - want) / np.linalg.norm(want))
 
@@ -58,6 +65,10 @@ def test_forward_and_input_grad_accuracy(
     dx = rustconv.conv2d_input(shape, w.astype(dtype), dy.astype(dtype), padding=1)
     assert dx.shape == shape
     assert rel_err(dx, want_dx) < tol
+    want_dw = ref_weight_grad3x3(x.astype(dtype), dy.astype(dtype), 1)
+    dw = rustconv.conv2d_weight(x.astype(dtype), w.shape, dy.astype(dtype), padding=1)
+    assert dw.shape == w.shape
+    assert rel_err(dw, want_dw) < tol
 
 
 @pytest.mark.parametrize("padding", [0, 1, 2])
@@ -90,10 +101,15 @@ def test_default_dispatch_takes_winograd_on_deep_layers(monkeypatch: pytest.Monk
     w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)
     monkeypatch.delenv("RUSTCONV_WINOGRAD", raising=False)
     default = rustconv.conv2d(x, w, padding=1)
+    dy = rng.standard_normal((2, 64, 20, 20)).astype(np.float32)
+    default_dw = rustconv.conv2d_weight(x, w.shape, dy, padding=1)
     monkeypatch.setenv("RUSTCONV_WINOGRAD", "0")
     im2col = rustconv.conv2d(x, w, padding=1)
+    im2col_dw = rustconv.conv2d_weight(x, w.shape, dy, padding=1)
     assert not np.array_equal(default, im2col)
     assert rel_err(default, im2col.astype(np.float64)) < 2e-6
+    assert not np.array_equal(default_dw, im2col_dw)
+    assert rel_err(default_dw, im2col_dw.astype(np.float64)) < 2e-6
 
 
 def test_bitwise_identical_for_every_thread_count() -> None:
@@ -103,7 +119,14 @@ def test_bitwise_identical_for_every_thread_count() -> None:
     dy = rng.standard_normal((3, 24, 23, 29)).astype(np.float32)
     outs = [rustconv.conv2d(x, w, padding=1, workers=n) for n in (1, 2, 3)]
     grads = [rustconv.conv2d_input(x.shape, w, dy, padding=1, workers=n) for n in (1, 2, 3)]
+    # Batch 8 of 48x48: several batch chunks whose partial weight gradients are summed.
+    xb = rng.standard_normal((8, 32, 48, 48)).astype(np.float32)
+    dyb = rng.standard_normal((8, 24, 48, 48)).astype(np.float32)
+    dws = [rustconv.conv2d_weight(xb, w.shape, dyb, padding=1, workers=n) for n in (1, 2, 3)]
     for other in outs[1:]:
         assert np.array_equal(outs[0], other)
     for other in grads[1:]:
         assert np.array_equal(grads[0], other)
+    for other in dws[1:]:
+        assert np.array_equal(dws[0], other)
+    assert rel_err(dws[0], ref_weight_grad3x3(xb, dyb, 1)) < 2e-5

@@ -725,6 +725,11 @@ pub fn weight_grad<T: Real>(
         reference::weight_grad(g, input, grad_output, grad_weight);
         return Ok(());
     }
+    // Finite data only, as in `forward`: the transforms would spread an
+    // infinity over a whole tile as NaN.
+    if winograd::chosen(g, path) && all_finite(input) && all_finite(grad_output) {
+        return winograd::weight_grad(g, input, grad_output, grad_weight);
+    }
     if few::applies(g) {
         let parallel = split_macs(g.macs());
         if few::weight_grad(simd::level(), g, input, grad_output, grad_weight, parallel) {
