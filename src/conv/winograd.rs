@@ -127,34 +127,66 @@ impl Layer {
     }
 }
 
+/// Row `r` of G applied to (a, b, d) element-wise, into `dst`: G's rows
+/// are (1, 0, 0), (½, ½, ½), (½, −½, ½), (0, 0, 1).
+fn g_row<T: Real>(r: usize, (a, b, d): (&[T], &[T], &[T]), half: T, dst: &mut [T]) {
+    for (((v, &a), &b), &d) in dst.iter_mut().zip(a).zip(b).zip(d) {
+        *v = match r {
+            0 => a,
+            1 => (a + b + d) * half,
+            2 => (a - b + d) * half,
+            _ => d,
+        };
+    }
+}
+
 /// U (16 × C_out × C_in, ξ-major) = G g Gᵀ for every channel pair, with
-/// `taps(o, c)` the 3×3 kernel (row-major) of output o and input c.
+/// `tap(o, c, k)` tap k (row-major) of the 3×3 kernel of output o and
+/// input c. One output channel at a time: its taps gathered k-major, then
+/// every combination is an element-wise pass over the input channels, so
+/// it vectorises (scalar per pair, with 16 scattered stores each, it took
+/// 2.5 ms of a 2.7 ms (1, 256, 14, 14)→256 forward pass).
 fn transform_weights<T: Real>(
     out_channels: usize,
     in_channels: usize,
-    taps: impl Fn(usize, usize) -> [T; 9],
+    tap: impl Fn(usize, usize, usize) -> T,
 ) -> Vec<T> {
     let half = T::from_f64(0.5).unwrap_or_else(zero::<T>);
-    let pair = out_channels * in_channels;
-    let mut u = vec![zero::<T>(); 16 * pair];
+    let n = in_channels;
+    let mut u = vec![zero::<T>(); 16 * out_channels * n];
+    // taps[k] and gg[i][j] = (G g)[i][j], each a row over the input channels.
+    let mut taps = vec![zero::<T>(); 9 * n];
+    let mut gg = vec![zero::<T>(); 12 * n];
+    fn row<T>(buf: &[T], r: usize, n: usize) -> &[T] {
+        &buf[r * n..][..n]
+    }
     for o in 0..out_channels {
-        for c in 0..in_channels {
-            let k = taps(o, c);
-            // G g: rows g0, (g0+g1+g2)/2, (g0−g1+g2)/2, g2.
-            let mut gg = [[zero::<T>(); 3]; 4];
-            for j in 0..3 {
-                let (a, b, d) = (k[j], k[3 + j], k[6 + j]);
-                gg[0][j] = a;
-                gg[1][j] = (a + b + d) * half;
-                gg[2][j] = (a - b + d) * half;
-                gg[3][j] = d;
+        for c in 0..n {
+            for k in 0..9 {
+                taps[k * n + c] = tap(o, c, k);
             }
-            for (i, row) in gg.iter().enumerate() {
-                let (a, b, d) = (row[0], row[1], row[2]);
-                let cols = [a, (a + b + d) * half, (a - b + d) * half, d];
-                for (j, v) in cols.into_iter().enumerate() {
-                    u[(i * 4 + j) * pair + o * in_channels + c] = v;
-                }
+        }
+        // G g, column j: the kernel's rows g0, g1, g2 at column j.
+        for j in 0..3 {
+            let abd = (row(&taps, j, n), row(&taps, 3 + j, n), row(&taps, 6 + j, n));
+            for i in 0..4 {
+                g_row(i, abd, half, &mut gg[(3 * i + j) * n..][..n]);
+            }
+        }
+        // (G g) Gᵀ, row i: G applied to that row's three columns.
+        for i in 0..4 {
+            let abd = (
+                row(&gg, 3 * i, n),
+                row(&gg, 3 * i + 1, n),
+                row(&gg, 3 * i + 2, n),
+            );
+            for j in 0..4 {
+                g_row(
+                    j,
+                    abd,
+                    half,
+                    &mut u[((i * 4 + j) * out_channels + o) * n..][..n],
+                );
             }
         }
     }
@@ -493,9 +525,7 @@ pub fn forward<T: Real>(
 ) {
     let layer = Layer::of(g);
     let cin = g.in_channels;
-    let u = transform_weights(g.out_channels, cin, |o, c| {
-        std::array::from_fn(|k| weight[(o * cin + c) * 9 + k])
-    });
+    let u = transform_weights(g.out_channels, cin, |o, c, k| weight[(o * cin + c) * 9 + k]);
     run(&layer, input, &u, bias, out);
 }
 
@@ -520,8 +550,8 @@ pub fn input_grad<T: Real>(
         off_w: 2 - g.pad_before[2] as isize,
     };
     let cin = g.in_channels;
-    let u = transform_weights(g.in_channels, g.out_channels, |c, o| {
-        std::array::from_fn(|k| weight[(o * cin + c) * 9 + 8 - k])
+    let u = transform_weights(g.in_channels, g.out_channels, |c, o, k| {
+        weight[(o * cin + c) * 9 + 8 - k]
     });
     run(&layer, grad_output, &u, None, grad_input);
 }
