@@ -252,12 +252,9 @@ fn transform_input<T: Real>(
     let tiles = rows.len() * tw;
     let plane = layer.in_h * layer.in_w;
     let width = 2 * tw + 2;
-    let half = tw + 1;
-    // 4 padded rows, their Bᵀ combinations, then those split into even and
-    // odd columns (4 × 2 × half).
-    let buf = scratch_slice(buf, 8 * width + 8 * half);
-    let (padded, rest) = buf.split_at_mut(4 * width);
-    let (combined, split) = rest.split_at_mut(4 * width);
+    // 4 padded rows and their Bᵀ combinations.
+    let buf = scratch_slice(buf, 8 * width);
+    let (padded, combined) = buf.split_at_mut(4 * width);
     // Columns [x0, x1) of a padded row exist in the input.
     let x0 = layer.off_w.clamp(0, width as isize) as usize;
     let x1 = (layer.off_w + layer.in_w as isize).clamp(0, width as isize) as usize;
@@ -292,39 +289,23 @@ fn transform_input<T: Real>(
                     q3[x] = p1[x] - p3[x];
                 }
             }
-            let (even, odd) = split.split_at_mut(4 * half);
-            for ((q, e), o) in combined
-                .chunks_exact(width)
-                .zip(even.chunks_exact_mut(half))
-                .zip(odd.chunks_exact_mut(half))
-            {
-                for ((pair, e), o) in q.chunks_exact(2).zip(e.iter_mut()).zip(o.iter_mut()) {
-                    *e = pair[0];
-                    *o = pair[1];
-                }
-            }
-            // · B: tile tx spans even[tx], odd[tx], even[tx + 1], odd[tx + 1].
+            // · B: tile tx spans columns 2tx .. 2tx + 3 of each combined row:
+            // (q0 − q2, q1 + q2, q2 − q1, q1 − q3) of those four columns.
             let base = local * tw;
-            for i in 0..4 {
-                let e = &even[i * half..][..half];
-                let o = &odd[i * half..][..half];
-                let (e0, e1, o0, o1) = (&e[..tw], &e[1..], &o[..tw], &o[1..]);
+            for (i, q) in combined.chunks_exact(width).enumerate() {
                 let at = |j: usize| (i * 4 + j) * layer.in_channels * tiles + c * tiles + base;
-                let dst = &mut v[at(0)..][..tw];
-                for tx in 0..tw {
-                    dst[tx] = e0[tx] - e1[tx];
+                let pairs = || q[..2 * tw].chunks_exact(2).zip(q[2..].chunks_exact(2));
+                for (d, (a, b)) in v[at(0)..][..tw].iter_mut().zip(pairs()) {
+                    *d = a[0] - b[0];
                 }
-                let dst = &mut v[at(1)..][..tw];
-                for tx in 0..tw {
-                    dst[tx] = o0[tx] + e1[tx];
+                for (d, (a, b)) in v[at(1)..][..tw].iter_mut().zip(pairs()) {
+                    *d = a[1] + b[0];
                 }
-                let dst = &mut v[at(2)..][..tw];
-                for tx in 0..tw {
-                    dst[tx] = e1[tx] - o0[tx];
+                for (d, (a, b)) in v[at(2)..][..tw].iter_mut().zip(pairs()) {
+                    *d = b[0] - a[1];
                 }
-                let dst = &mut v[at(3)..][..tw];
-                for tx in 0..tw {
-                    dst[tx] = o0[tx] - o1[tx];
+                for (d, (a, b)) in v[at(3)..][..tw].iter_mut().zip(pairs()) {
+                    *d = a[1] - b[1];
                 }
             }
         }
