@@ -21,8 +21,8 @@
 
 use super::params::ConvGeometry;
 use super::{
-    Path, chunk_range, for_pieces_scratch, matmul, schedule, scratch_slice, sum_partials,
-    weight_chunks, zero,
+    Path, chunk_range, for_pieces_scratch, matmul, schedule, scratch_slice, split_macs,
+    sum_partials, weight_chunks, zero,
 };
 use crate::element::Real;
 use crate::pad::Boundary;
@@ -140,56 +140,67 @@ fn g_row<T: Real>(r: usize, (a, b, d): (&[T], &[T], &[T]), half: T, dst: &mut [T
     }
 }
 
-/// U (16 × C_out × C_in, ξ-major) = G g Gᵀ for every channel pair, with
-/// `tap(o, c, k)` tap k (row-major) of the 3×3 kernel of output o and
-/// input c. One output channel at a time: its taps gathered k-major, then
-/// every combination is an element-wise pass over the input channels, so
-/// it vectorises (scalar per pair, with 16 scattered stores each, it took
-/// 2.5 ms of a 2.7 ms (1, 256, 14, 14)→256 forward pass).
+/// The transform's rows for one output channel: its taps gathered
+/// k-major, and G g.
+#[derive(Default)]
+struct WeightRows<T> {
+    taps: Vec<T>,
+    gg: Vec<T>,
+}
+
+/// U (C_out × 16 × C_in: per output channel, ξ-major) = G g Gᵀ for every
+/// channel pair, with `tap(o, c, k)` tap k (row-major) of the 3×3 kernel
+/// of output o and input c. U_ξ is the C_out × C_in matrix at offset
+/// ξ·C_in with row stride 16·C_in. One output channel per task, each
+/// writing its own contiguous block: its taps gathered k-major, then every
+/// combination an element-wise pass over the input channels, so it
+/// vectorises (scalar per pair, with 16 scattered stores each, it took 2.5
+/// ms of a 2.7 ms (1, 256, 14, 14)→256 forward pass, all on one thread).
 fn transform_weights<T: Real>(
     out_channels: usize,
     in_channels: usize,
-    tap: impl Fn(usize, usize, usize) -> T,
+    tap: impl Fn(usize, usize, usize) -> T + Sync,
 ) -> Vec<T> {
     let half = T::from_f64(0.5).unwrap_or_else(zero::<T>);
     let n = in_channels;
     let mut u = vec![zero::<T>(); 16 * out_channels * n];
-    // taps[k] and gg[i][j] = (G g)[i][j], each a row over the input channels.
-    let mut taps = vec![zero::<T>(); 9 * n];
-    let mut gg = vec![zero::<T>(); 12 * n];
     fn row<T>(buf: &[T], r: usize, n: usize) -> &[T] {
         &buf[r * n..][..n]
     }
-    for o in 0..out_channels {
-        for c in 0..n {
-            for k in 0..9 {
-                taps[k * n + c] = tap(o, c, k);
+    // About 64 multiply-add-equivalents per channel pair (gathers included).
+    let parallel = split_macs((out_channels * n).saturating_mul(64));
+    for_pieces_scratch(
+        &mut u,
+        16 * n,
+        parallel,
+        |o, u_o, rows: &mut WeightRows<T>| {
+            let taps = scratch_slice(&mut rows.taps, 9 * n);
+            for c in 0..n {
+                for k in 0..9 {
+                    taps[k * n + c] = tap(o, c, k);
+                }
             }
-        }
-        // G g, column j: the kernel's rows g0, g1, g2 at column j.
-        for j in 0..3 {
-            let abd = (row(&taps, j, n), row(&taps, 3 + j, n), row(&taps, 6 + j, n));
+            // G g, column j: the kernel's rows g0, g1, g2 at column j.
+            let gg = scratch_slice(&mut rows.gg, 12 * n);
+            for j in 0..3 {
+                let abd = (row(taps, j, n), row(taps, 3 + j, n), row(taps, 6 + j, n));
+                for i in 0..4 {
+                    g_row(i, abd, half, &mut gg[(3 * i + j) * n..][..n]);
+                }
+            }
+            // (G g) Gᵀ, row i: G applied to that row's three columns.
             for i in 0..4 {
-                g_row(i, abd, half, &mut gg[(3 * i + j) * n..][..n]);
-            }
-        }
-        // (G g) Gᵀ, row i: G applied to that row's three columns.
-        for i in 0..4 {
-            let abd = (
-                row(&gg, 3 * i, n),
-                row(&gg, 3 * i + 1, n),
-                row(&gg, 3 * i + 2, n),
-            );
-            for j in 0..4 {
-                g_row(
-                    j,
-                    abd,
-                    half,
-                    &mut u[((i * 4 + j) * out_channels + o) * n..][..n],
+                let abd = (
+                    row(gg, 3 * i, n),
+                    row(gg, 3 * i + 1, n),
+                    row(gg, 3 * i + 2, n),
                 );
+                for j in 0..4 {
+                    g_row(j, abd, half, &mut u_o[(i * 4 + j) * n..][..n]);
+                }
             }
-        }
-    }
+        },
+    );
     u
 }
 
@@ -484,7 +495,7 @@ fn run<T: Real>(layer: &Layer, input: &[T], u: &[T], bias: Option<&[T]>, out: &m
                         (cout, tiles, cin),
                         &mut m[xi * cout * tiles..][..cout * tiles],
                         tiles,
-                        (&u[xi * cout * cin..][..cout * cin], cin, 1),
+                        (&u[xi * cin..], 16 * cin, 1),
                         (&v[xi * cin * tiles..][..cin * tiles], tiles, 1),
                         false,
                         inner,
