@@ -454,6 +454,25 @@ fn few_cases() -> Vec<Case> {
     };
     let e = |v: &[i64]| Padding::Explicit(v.to_vec());
     vec![
+        // Output rows of exactly one and of four 16-lane vectors.
+        case(
+            &[2, 1, 5, 18],
+            &[9, 1, 2, 3],
+            &[1, 1],
+            e(&[0, 0]),
+            &[1, 1],
+            1,
+            Boundary::Constant,
+        ),
+        case(
+            &[1, 1, 3, 66],
+            &[4, 1, 1, 3],
+            &[1, 1],
+            e(&[0, 0]),
+            &[1, 1],
+            1,
+            Boundary::Constant,
+        ),
         // The MNIST layer, smaller batch.
         case(
             &[3, 1, 28, 28],
@@ -578,6 +597,9 @@ fn levels() -> Vec<crate::simd::Level> {
     if crate::simd::level() >= crate::simd::Level::Avx2Fma {
         levels.push(crate::simd::Level::Avx2Fma);
     }
+    if crate::simd::level() >= crate::simd::Level::Avx512 {
+        levels.push(crate::simd::Level::Avx512);
+    }
     levels
 }
 
@@ -627,6 +649,9 @@ fn few_channel_forward_matches_reference() {
                 &mut want32,
                 Path::Reference,
             );
+            // The SIMD levels' float32 results: the AVX-512 kernel does the
+            // AVX2 kernel's fused multiply-adds in the same order.
+            let mut simd_results: Vec<Vec<f32>> = Vec::new();
             for level in levels() {
                 for parallel in [false, true] {
                     let what = format!(
@@ -662,8 +687,15 @@ fn few_channel_forward_matches_reference() {
                     .map(|done| assert!(done, "{what}"))
                     .unwrap();
                     close_f32(&got32, &want32, &what);
+                    if level >= crate::simd::Level::Avx2Fma {
+                        simd_results.push(got32);
+                    }
                 }
             }
+            assert!(
+                simd_results.windows(2).all(|pair| pair[0] == pair[1]),
+                "few forward case {i}: the SIMD levels differ"
+            );
             // The public entry points route here.
             let mut got = vec![f64::NAN; out_len(&g)];
             forward(
