@@ -3,7 +3,8 @@
 Run ``python benches/bench_conv.py`` (``--quick`` for fewer repetitions,
 ``--threads 2`` for one thread count, ``--cases MNIST`` for the cases whose
 name contains a word). Both libraries run in this one
-process, interleaved call by call, at each thread count in turn (rustconv's
+process, interleaved call by call (each after a 20 ms pause, as in the
+suite), at each thread count in turn (rustconv's
 ``workers`` and ``torch.set_num_threads`` set alike); the table gives
 medians, GFLOP/s, the fraction of this machine's float32 peak and of
 NumPy's float32 2048³ matrix-multiply rate measured in the same run, and
@@ -27,6 +28,10 @@ from typing import Any
 
 import numpy as np
 
+# The suite's definitions (this script lives next to it).
+from suite import FLOP_PER_CYCLE as FLOP_PER_CYCLE_BY_LEVEL
+from suite import rustconv_config
+
 import rustconv
 
 try:
@@ -44,8 +49,13 @@ SHAPES: list[tuple[str, tuple[int, ...], tuple[int, ...], int, int, float, float
     ("MNIST 5x5", (32, 1, 28, 28), (32, 1, 5, 5), 1, 0, 2.0, 3.0),
 ]
 
-# Float32 FLOP per cycle per core with AVX2 + FMA (two 8-lane FMA units).
-FLOP_PER_CYCLE = 32
+# Float32 FLOP per cycle per core of the SIMD level rustconv reports, as
+# the suite counts them (two FMA units of 16, 8 or 1 lanes).
+FLOP_PER_CYCLE = FLOP_PER_CYCLE_BY_LEVEL.get(rustconv_config().get("simd", ""), 8)
+# Pause before each timed call, as in the suite: without it a library's
+# thread pool may still be spinning from its previous call (torch's OpenMP
+# threads do) and take the cores from the next one.
+SETTLE_S = 0.02
 SCALING_TARGET = 1.7
 
 
@@ -56,7 +66,7 @@ def forward_flops(x_shape: tuple[int, ...], w_shape: tuple[int, ...], out_shape:
 
 def interleaved(fns: list[Callable[[], Any]], repeats: int) -> list[tuple[float, float]]:
     """(median wall time, median process CPU time) of each function, calling them in turn so
-    load changes hit all alike. CPU time counts every thread of the process, so it shows the
+    load changes hit all alike, each after a pause of ``SETTLE_S``. CPU time counts every thread of the process, so it shows the
     work done apart from time spent waiting for a core on a loaded machine."""
     for fn in fns:
         fn()
@@ -64,6 +74,7 @@ def interleaved(fns: list[Callable[[], Any]], repeats: int) -> list[tuple[float,
     cpu: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
         for i, fn in enumerate(fns):
+            time.sleep(SETTLE_S)
             c0 = time.process_time()
             t0 = time.perf_counter()
             fn()
