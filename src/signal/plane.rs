@@ -439,7 +439,7 @@ mod tests {
         back: impl Fn(T) -> f64,
         tol: f64,
     ) {
-        let levels: Vec<Level> = [Level::Scalar, Level::Avx2Fma]
+        let levels: Vec<Level> = [Level::Scalar, Level::Avx2Fma, Level::Avx512]
             .into_iter()
             .filter(|l| *l <= simd::level())
             .collect();

@@ -210,8 +210,9 @@ plain_row_kernel!(
 
 #[cfg(target_arch = "x86_64")]
 macro_rules! avx2_row_kernel {
-    ($t:ty, $name:ident, $lanes:expr, $vec:ty, $zero:ident, $bcast:ident, $load:ident, $fma:ident, $store:ident) => {
-        /// AVX2+FMA version of [`generic`] for this element type.
+    ($t:ty, $name:ident, $lanes:expr, $vec:ty, $zero:ident, $bcast:ident, $load:ident, $fma:ident, $store:ident, $feature:literal) => {
+        /// SIMD version of [`generic`] for this element type (AVX2+FMA or
+        /// AVX-512, by `$feature` and the vector type).
         ///
         /// Output rows go in pairs: input row `r + i` serves kernel row `i`
         /// of output row `r` and kernel row `i − 1` of row `r + 1`, so each
@@ -221,8 +222,8 @@ macro_rules! avx2_row_kernel {
         /// order on every path.
         ///
         /// # Safety
-        /// The CPU must support AVX2 and FMA (the buffer sizes are checked).
-        #[target_feature(enable = "avx2,fma")]
+        /// The CPU must support `$feature` (the buffer sizes are checked).
+        #[target_feature(enable = $feature)]
         unsafe fn $name(a: &TileArgs<'_, $t>, out: &mut [$t]) {
             use std::arch::x86_64::*;
             const L: usize = $lanes;
@@ -381,16 +382,16 @@ macro_rules! unroll_rows {
 
 #[cfg(target_arch = "x86_64")]
 macro_rules! avx2_small_kernel {
-    ($t:ty, $name:ident, $block:ident, $general:ident, $lanes:expr, $vec:ty, $zero:ident, $set1:ident, $load:ident, $fma:ident, $store:ident) => {
+    ($t:ty, $name:ident, $block:ident, $general:ident, $lanes:expr, $vec:ty, $zero:ident, $set1:ident, $load:ident, $fma:ident, $store:ident, $feature:literal) => {
         /// One `R × B`-vector block of [`$name`] at column `c` of the output
         /// rows `r..r + R`, whose input rows start at `src[0..R + KH − 1]`.
         ///
         /// # Safety
-        /// The CPU must support AVX2 and FMA; each `src[s]` must hold at
+        /// The CPU must support `$feature`; each `src[s]` must hold at
         /// least `c + B·L + KW − 1` elements and `out` must have room for
         /// `(R − 1)·out_stride + c + B·L` elements.
         #[inline]
-        #[target_feature(enable = "avx2,fma")]
+        #[target_feature(enable = $feature)]
         unsafe fn $block<const KH: usize, const KW: usize, const R: usize, const B: usize>(
             src: &[*const $t; SMALL_MAX_SPAN],
             taps: &[[$vec; KW]; KH],
@@ -428,7 +429,8 @@ macro_rules! avx2_small_kernel {
             }
         }
 
-        /// AVX2+FMA kernel for a `KH × KW` kernel known at compile time:
+        /// SIMD kernel (AVX2+FMA or AVX-512, by `$feature`) for a `KH × KW`
+        /// kernel known at compile time:
         /// blocks of `R` output rows × `B` vectors of columns (then one
         /// vector), the tap loops unrolled. Input row `r + s` is loaded once
         /// per column shift `j` and serves every output row `r + s − i` of
@@ -439,8 +441,8 @@ macro_rules! avx2_small_kernel {
         /// general kernel.
         ///
         /// # Safety
-        /// The CPU must support AVX2 and FMA (the buffer sizes are checked).
-        #[target_feature(enable = "avx2,fma")]
+        /// The CPU must support `$feature` (the buffer sizes are checked).
+        #[target_feature(enable = $feature)]
         unsafe fn $name<const KH: usize, const KW: usize, const R: usize, const B: usize>(
             a: &TileArgs<'_, $t>,
             out: &mut [$t],
@@ -691,7 +693,8 @@ avx2_small_kernel!(
     _mm256_set1_ps,
     _mm256_loadu_ps,
     _mm256_fmadd_ps,
-    _mm256_storeu_ps
+    _mm256_storeu_ps,
+    "avx2,fma"
 );
 #[cfg(target_arch = "x86_64")]
 avx2_small_kernel!(
@@ -705,7 +708,8 @@ avx2_small_kernel!(
     _mm256_set1_pd,
     _mm256_loadu_pd,
     _mm256_fmadd_pd,
-    _mm256_storeu_pd
+    _mm256_storeu_pd,
+    "avx2,fma"
 );
 
 #[cfg(target_arch = "x86_64")]
@@ -718,7 +722,8 @@ avx2_row_kernel!(
     _mm256_broadcast_ss,
     _mm256_loadu_ps,
     _mm256_fmadd_ps,
-    _mm256_storeu_ps
+    _mm256_storeu_ps,
+    "avx2,fma"
 );
 #[cfg(target_arch = "x86_64")]
 avx2_row_kernel!(
@@ -730,23 +735,109 @@ avx2_row_kernel!(
     _mm256_broadcast_sd,
     _mm256_loadu_pd,
     _mm256_fmadd_pd,
-    _mm256_storeu_pd
+    _mm256_storeu_pd,
+    "avx2,fma"
+);
+
+/// `_mm512_set1_ps` from a reference, the form the row kernel's
+/// broadcast takes (`_mm256_broadcast_ss` for AVX2).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn broadcast512_ps(x: &f32) -> std::arch::x86_64::__m512 {
+    // SAFETY: only inlined into functions built with AVX-512 F, which the
+    // CPU has (their contract).
+    unsafe { std::arch::x86_64::_mm512_set1_ps(*x) }
+}
+
+/// `_mm512_set1_pd` from a reference (see [`broadcast512_ps`]).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn broadcast512_pd(x: &f64) -> std::arch::x86_64::__m512d {
+    // SAFETY: as for broadcast512_ps.
+    unsafe { std::arch::x86_64::_mm512_set1_pd(*x) }
+}
+
+// The AVX-512 kernels: the AVX2 kernels' code on 16- (8-) lane vectors.
+// Each output sums its taps with one fused multiply-add each in the same
+// order, so they give the AVX2 kernels' bits.
+#[cfg(target_arch = "x86_64")]
+avx2_small_kernel!(
+    f32,
+    small_f32_avx512,
+    small_block_f32_avx512,
+    rows_f32_avx512,
+    16,
+    std::arch::x86_64::__m512,
+    _mm512_setzero_ps,
+    _mm512_set1_ps,
+    _mm512_loadu_ps,
+    _mm512_fmadd_ps,
+    _mm512_storeu_ps,
+    "avx512f,fma"
+);
+#[cfg(target_arch = "x86_64")]
+avx2_small_kernel!(
+    f64,
+    small_f64_avx512,
+    small_block_f64_avx512,
+    rows_f64_avx512,
+    8,
+    std::arch::x86_64::__m512d,
+    _mm512_setzero_pd,
+    _mm512_set1_pd,
+    _mm512_loadu_pd,
+    _mm512_fmadd_pd,
+    _mm512_storeu_pd,
+    "avx512f,fma"
+);
+#[cfg(target_arch = "x86_64")]
+avx2_row_kernel!(
+    f32,
+    rows_f32_avx512,
+    16,
+    std::arch::x86_64::__m512,
+    _mm512_setzero_ps,
+    broadcast512_ps,
+    _mm512_loadu_ps,
+    _mm512_fmadd_ps,
+    _mm512_storeu_ps,
+    "avx512f,fma"
+);
+#[cfg(target_arch = "x86_64")]
+avx2_row_kernel!(
+    f64,
+    rows_f64_avx512,
+    8,
+    std::arch::x86_64::__m512d,
+    _mm512_setzero_pd,
+    broadcast512_pd,
+    _mm512_loadu_pd,
+    _mm512_fmadd_pd,
+    _mm512_storeu_pd,
+    "avx512f,fma"
 );
 
 macro_rules! float_row_kernel {
-    ($t:ty, $avx2:ident, $small:ident, $long:ident, $lanes:expr) => {
+    ($t:ty, $avx2:ident, $small:ident, $long:ident, $lanes:expr, $avx512:ident, $small512:ident) => {
         impl RowKernel for $t {
             fn correlate_rows(a: &TileArgs<'_, Self>, out: &mut [Self], level: Level) {
                 #[cfg(target_arch = "x86_64")]
                 if level >= Level::Avx2Fma && crate::simd::level() >= Level::Avx2Fma {
-                    // SAFETY: the CPU supports AVX2+FMA (checked by
-                    // simd::level); the buffer sizes are asserted inside.
-                    // The match arms follow SMALL_SHAPES.
+                    let wide = level >= Level::Avx512 && crate::simd::level() >= Level::Avx512;
+                    // SAFETY: the CPU supports AVX2+FMA, and AVX-512 F where
+                    // `wide` (checked by simd::level); the buffer sizes are
+                    // asserted inside. The match arms follow SMALL_SHAPES.
+                    // The long one-row kernel stays on AVX2: its summation
+                    // order follows the vector width, and every level keeps
+                    // one order.
                     unsafe {
                         match (a.kh, a.kw) {
+                            (1, kw) if kw >= 2 * $lanes => $long(a, out),
+                            (3, 3) if wide => $small512::<3, 3, 2, 3>(a, out),
+                            (5, 5) if wide => $small512::<5, 5, 1, 4>(a, out),
+                            _ if wide => $avx512(a, out),
                             (3, 3) => $small::<3, 3, 2, 3>(a, out),
                             (5, 5) => $small::<5, 5, 1, 4>(a, out),
-                            (1, kw) if kw >= 2 * $lanes => $long(a, out),
                             _ => $avx2(a, out),
                         }
                     }
@@ -769,8 +860,24 @@ macro_rules! float_row_kernel {
         }
     };
 }
-float_row_kernel!(f32, rows_f32_avx2, small_f32_avx2, long_f32_avx2, 8);
-float_row_kernel!(f64, rows_f64_avx2, small_f64_avx2, long_f64_avx2, 4);
+float_row_kernel!(
+    f32,
+    rows_f32_avx2,
+    small_f32_avx2,
+    long_f32_avx2,
+    8,
+    rows_f32_avx512,
+    small_f32_avx512
+);
+float_row_kernel!(
+    f64,
+    rows_f64_avx2,
+    small_f64_avx2,
+    long_f64_avx2,
+    4,
+    rows_f64_avx512,
+    small_f64_avx512
+);
 
 #[cfg(test)]
 mod tests {
@@ -842,7 +949,7 @@ mod tests {
     /// Every level writes exactly the tile: NaN-prefilled outputs with a gap
     /// after each row, compared with a naive sum; the gaps stay NaN.
     fn check<T: RowKernel + Into<f64> + From<f32>>(tol: f64) {
-        let levels: Vec<Level> = [Level::Scalar, Level::Avx2Fma]
+        let levels: Vec<Level> = [Level::Scalar, Level::Avx2Fma, Level::Avx512]
             .into_iter()
             .filter(|l| *l <= crate::simd::level())
             .collect();
@@ -893,7 +1000,7 @@ mod tests {
     ) where
         T: RowKernel + Into<f64> + From<f32> + std::fmt::Debug,
     {
-        let levels: Vec<Level> = [Level::Scalar, Level::Avx2Fma]
+        let levels: Vec<Level> = [Level::Scalar, Level::Avx2Fma, Level::Avx512]
             .into_iter()
             .filter(|l| *l <= crate::simd::level())
             .collect();
@@ -931,7 +1038,7 @@ mod tests {
                         T::correlate_rows(&args, &mut out, level);
                         assert_naive_sum(&args, &out, level, tol);
                         #[cfg(target_arch = "x86_64")]
-                        if level == Level::Avx2Fma && !(kh == 1 && kw >= long_from) {
+                        if level >= Level::Avx2Fma && !(kh == 1 && kw >= long_from) {
                             let mut reference = vec![T::from(f32::NAN); th * out_stride];
                             // SAFETY: this level runs only where the CPU has
                             // AVX2+FMA.
@@ -975,7 +1082,7 @@ mod tests {
     /// just below), over tile widths around its 8-vector blocks, several
     /// rows, NaN-prefilled with a gap after each row, against the naive sum.
     fn check_long_rows<T: RowKernel + Into<f64> + From<f32>>(tol: f64) {
-        let levels: Vec<Level> = [Level::Scalar, Level::Avx2Fma]
+        let levels: Vec<Level> = [Level::Scalar, Level::Avx2Fma, Level::Avx512]
             .into_iter()
             .filter(|l| *l <= crate::simd::level())
             .collect();
@@ -1045,7 +1152,7 @@ mod tests {
     /// after each row, against the naive sum with the outer-product kernel.
     #[test]
     fn separable_tile_writes_exactly_the_tile() {
-        let levels: Vec<Level> = [Level::Scalar, Level::Avx2Fma]
+        let levels: Vec<Level> = [Level::Scalar, Level::Avx2Fma, Level::Avx512]
             .into_iter()
             .filter(|l| *l <= crate::simd::level())
             .collect();
