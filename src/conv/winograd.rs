@@ -15,9 +15,11 @@
 //!
 //! Tiles are processed in blocks of whole tile rows (a few hundred tiles)
 //! so V and M stay in cache between the transforms and the GEMMs. A task
-//! owns a fixed range of samples (a contiguous piece of the output); task
-//! and block boundaries depend only on the shape, so every thread count
-//! gives the same bits.
+//! owns a fixed range of samples (a contiguous piece of the output), or,
+//! with fewer samples than threads, one block of tile rows of a sample
+//! (the output rows under them); task and block boundaries depend only on
+//! the shape, and each output is one GEMM's sum over input channels
+//! whatever the blocks, so every thread count gives the same bits.
 
 use super::params::ConvGeometry;
 use super::{
@@ -26,6 +28,7 @@ use super::{
 };
 use crate::element::Real;
 use crate::pad::Boundary;
+use rayon::prelude::*;
 
 /// Tiles per block: enough columns for the GEMMs to amortise packing U_ξ,
 /// few enough that V and M (16 × channels × tiles each) stay in cache.
@@ -323,6 +326,84 @@ fn transform_input<T: Real>(
     }
 }
 
+/// Where the output transform writes: output row `y` of channel `o` of
+/// sample `n`, `out_w` elements.
+trait OutRows<T> {
+    fn row(&mut self, n: usize, o: usize, y: usize) -> &mut [T];
+}
+
+/// The output of the samples `n0..` (N × C_out × out_h × out_w, from n0).
+struct SampleRows<'a, T> {
+    out: &'a mut [T],
+    n0: usize,
+    cout: usize,
+    out_h: usize,
+    out_w: usize,
+}
+
+impl<T> OutRows<T> for SampleRows<'_, T> {
+    fn row(&mut self, n: usize, o: usize, y: usize) -> &mut [T] {
+        let at = (((n - self.n0) * self.cout + o) * self.out_h + y) * self.out_w;
+        &mut self.out[at..][..self.out_w]
+    }
+}
+
+/// The whole output, shared by tasks that each own the output rows of
+/// their tile rows of one sample (see [`BlockRows`]).
+struct SharedOut<T> {
+    ptr: *mut T,
+    len: usize,
+    cout: usize,
+    out_h: usize,
+    out_w: usize,
+}
+
+// SAFETY: a SharedOut hands out only the rows of a `BlockRows` view, and
+// the views of concurrent tasks own disjoint rows (checked in `row`).
+unsafe impl<T: Send> Send for SharedOut<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for SharedOut<T> {}
+
+impl<T> SharedOut<T> {
+    fn new(out: &mut [T], layer: &Layer) -> Self {
+        SharedOut {
+            ptr: out.as_mut_ptr(),
+            len: out.len(),
+            cout: layer.out_channels,
+            out_h: layer.out_h,
+            out_w: layer.out_w,
+        }
+    }
+}
+
+/// The output rows of tile rows `tiles` of sample `n`: output rows
+/// 2·tiles.start .. 2·tiles.end of every channel. Blocks of different tile
+/// rows or samples never share a row.
+struct BlockRows<'a, T> {
+    shared: &'a SharedOut<T>,
+    n: usize,
+    tiles: std::ops::Range<usize>,
+}
+
+impl<T> OutRows<T> for BlockRows<'_, T> {
+    fn row(&mut self, n: usize, o: usize, y: usize) -> &mut [T] {
+        let s = self.shared;
+        assert!(
+            n == self.n && (2 * self.tiles.start..2 * self.tiles.end).contains(&y),
+            "winograd: output row outside the block"
+        );
+        assert!(o < s.cout && y < s.out_h);
+        let at = ((n * s.cout + o) * s.out_h + y) * s.out_w;
+        assert!(at + s.out_w <= s.len);
+        // SAFETY: in bounds (asserted); the row belongs to this block's
+        // (sample, tile rows), which no other live view holds, and `&mut
+        // self` keeps this view from handing it out twice at once. The
+        // caller of `run_blocks` holds the output mutably for the whole
+        // parallel loop.
+        unsafe { std::slice::from_raw_parts_mut(s.ptr.add(at), s.out_w) }
+    }
+}
+
 /// Aᵀ m A (plus the bias) of every tile of tile rows `rows`, from `m`
 /// (16 × C_out × tiles) into `out` (the task's samples, from `n0`). The
 /// row half (Aᵀ m) runs element-wise over the tiles of a row into `buf`,
@@ -333,12 +414,11 @@ fn transform_output<T: Real>(
     bias: Option<&[T]>,
     n0: usize,
     rows: std::ops::Range<usize>,
-    out: &mut [T],
+    out: &mut impl OutRows<T>,
     buf: &mut Vec<T>,
 ) {
     let (th, tw) = (layer.tiles_h(), layer.tiles_w());
     let tiles = rows.len() * tw;
-    let plane = layer.out_h * layer.out_w;
     let cout = layer.out_channels;
     let (oh, ow) = (layer.out_h, layer.out_w);
     let full = ow / 2;
@@ -357,7 +437,6 @@ fn transform_output<T: Real>(
                     s1[tx] = bb[tx] - c[tx] - d[tx];
                 }
             }
-            let o_plane = &mut out[((n - n0) * cout + o) * plane..][..plane];
             let y = 2 * ty;
             for r in 0..2 {
                 if y + r >= oh {
@@ -366,7 +445,7 @@ fn transform_output<T: Real>(
                 // Column j of row half r.
                 let col = |j: usize| &s[j * 2 * tw + r * tw..][..tw];
                 let (c0, c1, c2, c3) = (col(0), col(1), col(2), col(3));
-                let dst = &mut o_plane[(y + r) * ow..][..ow];
+                let dst = out.row(n, o, y + r);
                 for (tx, pair) in dst[..2 * full].chunks_exact_mut(2).enumerate() {
                     pair[0] = c0[tx] + c1[tx] + c2[tx] + b;
                     pair[1] = c1[tx] - c2[tx] - c3[tx] + b;
@@ -478,6 +557,16 @@ fn run<T: Real>(layer: &Layer, input: &[T], u: &[T], bias: Option<&[T]>, out: &m
         .saturating_mul(cin)
         .saturating_mul(cout);
     let (outer, inner) = schedule(tasks, macs);
+    // Fewer samples than threads: blocks of tile rows in parallel, each
+    // with serial GEMMs, where a sample has several blocks of at least 64
+    // tiles. (Splitting each GEMM instead cost more than it gained: a
+    // (1, 64, 56, 56)→64 layer took 1.6 ms on two threads, 0.95 on one.)
+    let small_rows = rows_per_block
+        .min(th.div_ceil(4))
+        .max(64usize.div_ceil(tw.max(1)));
+    if inner && th.div_ceil(small_rows.max(1)) >= 2 {
+        return run_blocks(layer, input, u, bias, out, small_rows);
+    }
     for_pieces_scratch(
         out,
         per_task * cout * plane,
@@ -485,26 +574,84 @@ fn run<T: Real>(layer: &Layer, input: &[T], u: &[T], bias: Option<&[T]>, out: &m
         |task, o_task, scratch: &mut Scratch<T>| {
             let n0 = task * per_task;
             let samples = o_task.len() / (cout * plane).max(1);
+            let mut rows_out = SampleRows {
+                out: o_task,
+                n0,
+                cout,
+                out_h: layer.out_h,
+                out_w: layer.out_w,
+            };
             for rows in blocks(samples * th, rows_per_block) {
-                let tiles = rows.len() * tw;
-                let v = scratch_slice(&mut scratch.v, 16 * cin * tiles);
-                transform_input(layer, input, n0, rows.clone(), v, &mut scratch.rows);
-                let m = scratch_slice(&mut scratch.m, 16 * cout * tiles);
-                for xi in 0..16 {
-                    matmul(
-                        (cout, tiles, cin),
-                        &mut m[xi * cout * tiles..][..cout * tiles],
-                        tiles,
-                        (&u[xi * cin..], 16 * cin, 1),
-                        (&v[xi * cin * tiles..][..cin * tiles], tiles, 1),
-                        false,
-                        inner,
-                    );
-                }
-                transform_output(layer, m, bias, n0, rows, o_task, &mut scratch.rows);
+                let Scratch { v, m, rows: buf } = &mut *scratch;
+                let m = gemm_block(layer, input, u, n0, rows.clone(), v, m, buf, inner);
+                transform_output(layer, m, bias, n0, rows, &mut rows_out, buf);
             }
         },
     );
+}
+
+/// V = Bᵀ d B of tile rows `rows` (from sample `n0`), then M_ξ = U_ξ V_ξ
+/// for the 16 ξ, into the scratch's M (returned).
+#[allow(clippy::too_many_arguments)]
+fn gemm_block<'s, T: Real>(
+    layer: &Layer,
+    input: &[T],
+    u: &[T],
+    n0: usize,
+    rows: std::ops::Range<usize>,
+    v: &mut Vec<T>,
+    m: &'s mut Vec<T>,
+    buf: &mut Vec<T>,
+    parallel: bool,
+) -> &'s [T] {
+    let tw = layer.tiles_w();
+    let (cin, cout) = (layer.in_channels, layer.out_channels);
+    let tiles = rows.len() * tw;
+    let v = scratch_slice(v, 16 * cin * tiles);
+    transform_input(layer, input, n0, rows, v, buf);
+    let m = scratch_slice(m, 16 * cout * tiles);
+    for xi in 0..16 {
+        matmul(
+            (cout, tiles, cin),
+            &mut m[xi * cout * tiles..][..cout * tiles],
+            tiles,
+            (&u[xi * cin..], 16 * cin, 1),
+            (&v[xi * cin * tiles..][..cin * tiles], tiles, 1),
+            false,
+            parallel,
+        );
+    }
+    m
+}
+
+/// [`run`] for fewer samples than threads: every sample's tile rows in
+/// blocks of `block_rows` (from the shape only), the blocks in parallel,
+/// each writing the output rows of its own tile rows.
+fn run_blocks<T: Real>(
+    layer: &Layer,
+    input: &[T],
+    u: &[T],
+    bias: Option<&[T]>,
+    out: &mut [T],
+    block_rows: usize,
+) {
+    let th = layer.tiles_h();
+    let work: Vec<(usize, std::ops::Range<usize>)> = (0..layer.batch)
+        .flat_map(|n| blocks(th, block_rows).map(move |rows| (n, rows)))
+        .collect();
+    let shared = SharedOut::new(out, layer);
+    work.into_par_iter()
+        .for_each_init(Scratch::default, |scratch, (n, rows)| {
+            // Tile rows of sample n, counted from its first row.
+            let Scratch { v, m, rows: buf } = scratch;
+            let m = gemm_block(layer, input, u, n, rows.clone(), v, m, buf, false);
+            let mut rows_out = BlockRows {
+                shared: &shared,
+                n,
+                tiles: rows.clone(),
+            };
+            transform_output(layer, m, bias, n, rows, &mut rows_out, buf);
+        });
 }
 
 /// out = conv(input, weight) + bias for a geometry where [`applies`] holds.
@@ -684,6 +831,8 @@ mod tests {
             ([2, 4, 6, 9], 5, Padding::Same),
             ([1, 18, 35, 23], 19, e(1)),
             ([9, 17, 4, 5], 16, e(1)),
+            // One sample large enough to split: its tile rows in parallel blocks.
+            ([1, 32, 40, 39], 32, e(1)),
         ]
     }
 
