@@ -270,9 +270,9 @@ fn forward_planes<T: Real>(level: Level, s: &Shape, src: &[T], w: &[T], bias: &[
         unsafe {
             let (src, w, bias, out) = (as_f32(src), as_f32(w), as_f32(bias), as_f32_mut(out));
             if level >= Level::Avx512 {
-                avx512::forward_planes(s, src, w, bias, out);
+                forward_simd::forward_planes_avx512(s, src, w, bias, out);
             } else {
-                avx2::forward_planes(s, src, w, bias, out);
+                forward_simd::forward_planes_avx2(s, src, w, bias, out);
             }
         }
         return;
@@ -633,7 +633,7 @@ mod avx2 {
 
     /// Lane masks for the first 0..=8 lanes.
     #[inline(always)]
-    unsafe fn mask(lanes: usize) -> __m256i {
+    pub(super) unsafe fn mask(lanes: usize) -> __m256i {
         const M: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
         // SAFETY: lanes ≤ 8, so the 8 elements read are inside M.
         unsafe { _mm256_loadu_si256(M.as_ptr().add(8 - lanes).cast()) }
@@ -665,132 +665,6 @@ mod avx2 {
         }
     }
 
-    /// B output channels × V vectors at output (row oh, column col); the
-    /// last vector has only the mask's lanes when MASKED.
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn forward_strip<const B: usize, const V: usize, const MASKED: bool>(
-        s: &Shape,
-        src: *const f32,
-        w: *const f32,
-        bias: *const f32,
-        out: *mut f32,
-        oh: usize,
-        col: usize,
-        m: __m256i,
-    ) {
-        let taps = s.taps();
-        let out_vol = s.out_h * s.out_w;
-        // SAFETY: (whole body) the caller checked every tap of every output
-        // of the plane stays inside src (Shape::check_source) and that
-        // w, bias and out hold B channels; the last vector's lanes past
-        // the row are masked off when MASKED.
-        unsafe {
-            let mut acc = [[_mm256_setzero_ps(); V]; B];
-            for (b, acc_b) in acc.iter_mut().enumerate() {
-                *acc_b = [_mm256_set1_ps(*bias.add(b)); V];
-            }
-            for kh in 0..s.kernel_h {
-                let row = src.add((oh * s.stride_h + kh * s.dilation_h) * s.cols + col);
-                let w_row = w.add(kh * s.kernel_w);
-                for kw in 0..s.kernel_w {
-                    let p = row.add(kw * s.dilation_w);
-                    let mut xs = [_mm256_setzero_ps(); V];
-                    for (v, x) in xs.iter_mut().enumerate() {
-                        *x = if v + 1 == V {
-                            load::<MASKED>(p.add(8 * v), m)
-                        } else {
-                            _mm256_loadu_ps(p.add(8 * v))
-                        };
-                    }
-                    for (b, acc_b) in acc.iter_mut().enumerate() {
-                        let wv = _mm256_broadcast_ss(&*w_row.add(b * taps + kw));
-                        for (a, &x) in acc_b.iter_mut().zip(&xs) {
-                            *a = _mm256_fmadd_ps(wv, x, *a);
-                        }
-                    }
-                }
-            }
-            for (b, acc_b) in acc.iter().enumerate() {
-                let o = out.add(b * out_vol + oh * s.out_w + col);
-                for (v, &a) in acc_b.iter().enumerate() {
-                    if v + 1 == V {
-                        store::<MASKED>(o.add(8 * v), m, a);
-                    } else {
-                        _mm256_storeu_ps(o.add(8 * v), a);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Every output row of B channels: strips of 3 vectors, then the rest
-    /// as one strip of 1–3 vectors whose last is masked when partial.
-    #[inline(always)]
-    unsafe fn forward_block<const B: usize>(
-        s: &Shape,
-        src: *const f32,
-        w: *const f32,
-        bias: *const f32,
-        out: *mut f32,
-    ) {
-        // SAFETY: see forward_strip; every strip stays inside the row.
-        unsafe {
-            let full = _mm256_setzero_si256();
-            for oh in 0..s.out_h {
-                let mut col = 0;
-                while col + 24 <= s.out_w {
-                    forward_strip::<B, 3, false>(s, src, w, bias, out, oh, col, full);
-                    col += 24;
-                }
-                let rest = s.out_w - col;
-                if rest == 0 {
-                    continue;
-                }
-                let vectors = rest.div_ceil(8);
-                let lanes = rest - 8 * (vectors - 1);
-                let m = mask(lanes);
-                match (vectors, lanes == 8) {
-                    (1, true) => forward_strip::<B, 1, false>(s, src, w, bias, out, oh, col, m),
-                    (1, false) => forward_strip::<B, 1, true>(s, src, w, bias, out, oh, col, m),
-                    (2, true) => forward_strip::<B, 2, false>(s, src, w, bias, out, oh, col, m),
-                    (2, false) => forward_strip::<B, 2, true>(s, src, w, bias, out, oh, col, m),
-                    // rest < 24: three vectors, the last one partial.
-                    _ => forward_strip::<B, 3, true>(s, src, w, bias, out, oh, col, m),
-                }
-            }
-        }
-    }
-
-    /// See `super::forward_planes`. Blocks of 3 channels × 3 vectors: 9
-    /// independent accumulators cover the FMA latency (4 cycles × 2
-    /// units), and with the 3 input vectors and a broadcast they fit the
-    /// 16 registers without spilling (4 × 3 did spill).
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn forward_planes(s: &Shape, src: &[f32], w: &[f32], bias: &[f32], out: &mut [f32]) {
-        let count = bias.len();
-        let taps = s.taps();
-        let out_vol = s.out_h * s.out_w;
-        let (src, w, bias, out) = (src.as_ptr(), w.as_ptr(), bias.as_ptr(), out.as_mut_ptr());
-        let mut c = 0;
-        // SAFETY: the caller checked the sizes (see forward_strip); each
-        // block reads channels c .. c + B ≤ count.
-        unsafe {
-            let at = |c: usize| (w.add(c * taps), bias.add(c), out.add(c * out_vol));
-            while c + 3 <= count {
-                let (w, b, o) = at(c);
-                forward_block::<3>(s, src, w, b, o);
-                c += 3;
-            }
-            let (w, b, o) = at(c);
-            match count - c {
-                2 => forward_block::<2>(s, src, w, b, o),
-                1 => forward_block::<1>(s, src, w, b, o),
-                _ => {}
-            }
-        }
-    }
-
     /// R output rows × V vectors at (row o0, column col), summed over every
     /// source plane and tap (stride 1). The source planes have readable
     /// columns up to the output width rounded up to 8 (see
@@ -811,7 +685,7 @@ mod avx2 {
     ) {
         let taps = s.taps();
         let plane = s.rows * s.cols;
-        // SAFETY: (whole body) as in forward_strip, for each of the planes,
+        // SAFETY: (whole body) as in forward_simd::forward_strip, for each of the planes,
         // with every lane of every load inside (check_padded_source).
         unsafe {
             let mut acc = [[_mm256_setzero_ps(); V]; R];
@@ -1088,22 +962,122 @@ mod avx2 {
     }
 }
 
+/// The float32 forward kernel, written once over the vector width: B
+/// output channels × V vectors of one output row in registers, the taps'
+/// weights broadcast, one fused multiply-add per tap in (kh, kw) order, so
+/// the AVX2 and AVX-512 instances give the same bits.
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
-    //! The float32 forward kernel with AVX-512 F: the AVX2 kernel's
-    //! arithmetic (one fused multiply-add per tap, taps in the same order,
-    //! so the same bits) on 16-lane vectors, with twice the registers for
-    //! more output channels per block. Every function requires a CPU with
-    //! AVX-512 F and the sizes `super::forward_planes` asserts.
-
+mod forward_simd {
     use super::Shape;
     use std::arch::x86_64::*;
+
+    /// One vector type's operations. Every method needs the CPU features
+    /// of its `#[target_feature]` entry point below, into which it inlines.
+    pub(super) trait Lanes: Copy {
+        const LANES: usize;
+        type Mask: Copy;
+        /// The first `lanes` (1..=LANES) lanes.
+        unsafe fn mask(lanes: usize) -> Self::Mask;
+        unsafe fn splat(x: f32) -> Self;
+        unsafe fn load(p: *const f32) -> Self;
+        /// Only the mask's lanes (the others read as zero, touching no memory).
+        unsafe fn load_masked(p: *const f32, m: Self::Mask) -> Self;
+        unsafe fn store(p: *mut f32, v: Self);
+        unsafe fn store_masked(p: *mut f32, m: Self::Mask, v: Self);
+        /// a · b + c, rounded once.
+        unsafe fn fma(a: Self, b: Self, c: Self) -> Self;
+    }
+
+    #[derive(Clone, Copy)]
+    pub(super) struct Avx2(__m256);
+
+    impl Lanes for Avx2 {
+        const LANES: usize = 8;
+        type Mask = __m256i;
+        #[inline(always)]
+        unsafe fn mask(lanes: usize) -> __m256i {
+            // SAFETY: lanes ≤ 8 (the caller's contract).
+            unsafe { super::avx2::mask(lanes) }
+        }
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> Self {
+            // SAFETY: AVX2 (this trait's contract).
+            Avx2(unsafe { _mm256_set1_ps(x) })
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            // SAFETY: 8 readable floats (the caller's contract).
+            Avx2(unsafe { _mm256_loadu_ps(p) })
+        }
+        #[inline(always)]
+        unsafe fn load_masked(p: *const f32, m: __m256i) -> Self {
+            // SAFETY: the mask's lanes are readable (the caller's contract).
+            Avx2(unsafe { _mm256_maskload_ps(p, m) })
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: Self) {
+            // SAFETY: 8 writable floats (the caller's contract).
+            unsafe { _mm256_storeu_ps(p, v.0) }
+        }
+        #[inline(always)]
+        unsafe fn store_masked(p: *mut f32, m: __m256i, v: Self) {
+            // SAFETY: the mask's lanes are writable (the caller's contract).
+            unsafe { _mm256_maskstore_ps(p, m, v.0) }
+        }
+        #[inline(always)]
+        unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
+            // SAFETY: FMA (this trait's contract).
+            Avx2(unsafe { _mm256_fmadd_ps(a.0, b.0, c.0) })
+        }
+    }
+
+    #[derive(Clone, Copy)]
+    pub(super) struct Avx512(__m512);
+
+    impl Lanes for Avx512 {
+        const LANES: usize = 16;
+        type Mask = __mmask16;
+        #[inline(always)]
+        unsafe fn mask(lanes: usize) -> __mmask16 {
+            if lanes >= 16 { !0 } else { (1 << lanes) - 1 }
+        }
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> Self {
+            // SAFETY: AVX-512 F (this trait's contract).
+            Avx512(unsafe { _mm512_set1_ps(x) })
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            // SAFETY: 16 readable floats (the caller's contract).
+            Avx512(unsafe { _mm512_loadu_ps(p) })
+        }
+        #[inline(always)]
+        unsafe fn load_masked(p: *const f32, m: __mmask16) -> Self {
+            // SAFETY: the mask's lanes are readable; masked lanes fault not.
+            Avx512(unsafe { _mm512_maskz_loadu_ps(m, p) })
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: Self) {
+            // SAFETY: 16 writable floats (the caller's contract).
+            unsafe { _mm512_storeu_ps(p, v.0) }
+        }
+        #[inline(always)]
+        unsafe fn store_masked(p: *mut f32, m: __mmask16, v: Self) {
+            // SAFETY: the mask's lanes are writable (the caller's contract).
+            unsafe { _mm512_mask_storeu_ps(p, m, v.0) }
+        }
+        #[inline(always)]
+        unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
+            // SAFETY: AVX-512 F (this trait's contract).
+            Avx512(unsafe { _mm512_fmadd_ps(a.0, b.0, c.0) })
+        }
+    }
 
     /// B output channels × V vectors at output (row oh, column col); the
     /// last vector has only the mask's lanes when MASKED.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn forward_strip<const B: usize, const V: usize, const MASKED: bool>(
+    unsafe fn forward_strip<L: Lanes, const B: usize, const V: usize, const MASKED: bool>(
         s: &Shape,
         src: *const f32,
         w: *const f32,
@@ -1111,36 +1085,33 @@ mod avx512 {
         out: *mut f32,
         oh: usize,
         col: usize,
-        m: __mmask16,
+        m: L::Mask,
     ) {
         let taps = s.taps();
         let out_vol = s.out_h * s.out_w;
+        let lanes = L::LANES;
         // SAFETY: (whole body) the caller checked every tap of every output
         // of the plane stays inside src (Shape::check_source) and that
         // w, bias and out hold B channels; the last vector's lanes past
         // the row are masked off (neither read nor written) when MASKED.
         unsafe {
-            let mut acc = [[_mm512_setzero_ps(); V]; B];
-            for (b, acc_b) in acc.iter_mut().enumerate() {
-                *acc_b = [_mm512_set1_ps(*bias.add(b)); V];
-            }
+            let mut acc: [[L; V]; B] = std::array::from_fn(|b| [L::splat(*bias.add(b)); V]);
             for kh in 0..s.kernel_h {
                 let row = src.add((oh * s.stride_h + kh * s.dilation_h) * s.cols + col);
                 let w_row = w.add(kh * s.kernel_w);
                 for kw in 0..s.kernel_w {
                     let p = row.add(kw * s.dilation_w);
-                    let mut xs = [_mm512_setzero_ps(); V];
-                    for (v, x) in xs.iter_mut().enumerate() {
-                        *x = if MASKED && v + 1 == V {
-                            _mm512_maskz_loadu_ps(m, p.add(16 * v))
+                    let xs: [L; V] = std::array::from_fn(|v| {
+                        if MASKED && v + 1 == V {
+                            L::load_masked(p.add(lanes * v), m)
                         } else {
-                            _mm512_loadu_ps(p.add(16 * v))
-                        };
-                    }
+                            L::load(p.add(lanes * v))
+                        }
+                    });
                     for (b, acc_b) in acc.iter_mut().enumerate() {
-                        let wv = _mm512_set1_ps(*w_row.add(b * taps + kw));
+                        let wv = L::splat(*w_row.add(b * taps + kw));
                         for (a, &x) in acc_b.iter_mut().zip(&xs) {
-                            *a = _mm512_fmadd_ps(wv, x, *a);
+                            *a = L::fma(wv, x, *a);
                         }
                     }
                 }
@@ -1149,56 +1120,66 @@ mod avx512 {
                 let o = out.add(b * out_vol + oh * s.out_w + col);
                 for (v, &a) in acc_b.iter().enumerate() {
                     if MASKED && v + 1 == V {
-                        _mm512_mask_storeu_ps(o.add(16 * v), m, a);
+                        L::store_masked(o.add(lanes * v), m, a);
                     } else {
-                        _mm512_storeu_ps(o.add(16 * v), a);
+                        L::store(o.add(lanes * v), a);
                     }
                 }
             }
         }
     }
 
-    /// Every output row of B channels: strips of 2 vectors, then the rest
-    /// as one strip of 1–2 vectors whose last is masked when partial.
+    /// Every output row of B channels: strips of VMAX (2 or 3) vectors,
+    /// then the rest as one strip of 1 to VMAX vectors whose last is masked
+    /// when partial.
     #[inline(always)]
-    unsafe fn forward_block<const B: usize>(
+    unsafe fn forward_block<L: Lanes, const B: usize, const VMAX: usize>(
         s: &Shape,
         src: *const f32,
         w: *const f32,
         bias: *const f32,
         out: *mut f32,
     ) {
+        let lanes = L::LANES;
         // SAFETY: see forward_strip; every strip stays inside the row.
         unsafe {
+            let full = L::mask(lanes);
             for oh in 0..s.out_h {
                 let mut col = 0;
-                while col + 32 <= s.out_w {
-                    forward_strip::<B, 2, false>(s, src, w, bias, out, oh, col, !0);
-                    col += 32;
+                while col + VMAX * lanes <= s.out_w {
+                    forward_strip::<L, B, VMAX, false>(s, src, w, bias, out, oh, col, full);
+                    col += VMAX * lanes;
                 }
                 let rest = s.out_w - col;
                 if rest == 0 {
                     continue;
                 }
-                let vectors = rest.div_ceil(16);
-                let lanes = rest - 16 * (vectors - 1);
-                let m: __mmask16 = if lanes == 16 { !0 } else { (1 << lanes) - 1 };
-                match (vectors, lanes == 16) {
-                    (1, true) => forward_strip::<B, 1, false>(s, src, w, bias, out, oh, col, m),
-                    (1, false) => forward_strip::<B, 1, true>(s, src, w, bias, out, oh, col, m),
-                    (_, true) => forward_strip::<B, 2, false>(s, src, w, bias, out, oh, col, m),
-                    // rest < 32: two vectors, the last one partial.
-                    _ => forward_strip::<B, 2, true>(s, src, w, bias, out, oh, col, m),
+                // rest < VMAX · lanes: at most VMAX vectors.
+                let vectors = rest.div_ceil(lanes);
+                let partial = !rest.is_multiple_of(lanes);
+                let m = L::mask(rest - lanes * (vectors - 1));
+                match (vectors, partial) {
+                    (1, false) => forward_strip::<L, B, 1, false>(s, src, w, bias, out, oh, col, m),
+                    (1, true) => forward_strip::<L, B, 1, true>(s, src, w, bias, out, oh, col, m),
+                    (2, false) => forward_strip::<L, B, 2, false>(s, src, w, bias, out, oh, col, m),
+                    (2, true) => forward_strip::<L, B, 2, true>(s, src, w, bias, out, oh, col, m),
+                    (_, false) => forward_strip::<L, B, 3, false>(s, src, w, bias, out, oh, col, m),
+                    (_, true) => forward_strip::<L, B, 3, true>(s, src, w, bias, out, oh, col, m),
                 }
             }
         }
     }
 
-    /// See `super::forward_planes`. Blocks of 8 channels × 2 vectors: 16
-    /// accumulators cover the FMA latency, and with the 2 input vectors
-    /// and a broadcast they fit the 32 registers; then 4, 2 and 1.
-    #[target_feature(enable = "avx512f,fma")]
-    pub unsafe fn forward_planes(s: &Shape, src: &[f32], w: &[f32], bias: &[f32], out: &mut [f32]) {
+    /// See `super::forward_planes`: blocks of BMAX channels × VMAX
+    /// vectors, then 4, 2 and 1 channels for the rest.
+    #[inline(always)]
+    unsafe fn forward_planes<L: Lanes, const BMAX: usize, const VMAX: usize>(
+        s: &Shape,
+        src: &[f32],
+        w: &[f32],
+        bias: &[f32],
+        out: &mut [f32],
+    ) {
         let count = bias.len();
         let taps = s.taps();
         let out_vol = s.out_h * s.out_w;
@@ -1208,25 +1189,62 @@ mod avx512 {
         // block reads channels c .. c + B ≤ count.
         unsafe {
             let at = |c: usize| (w.add(c * taps), bias.add(c), out.add(c * out_vol));
-            while c + 8 <= count {
+            while c + BMAX <= count {
                 let (w, b, o) = at(c);
-                forward_block::<8>(s, src, w, b, o);
-                c += 8;
+                forward_block::<L, BMAX, VMAX>(s, src, w, b, o);
+                c += BMAX;
             }
             if c + 4 <= count {
                 let (w, b, o) = at(c);
-                forward_block::<4>(s, src, w, b, o);
+                forward_block::<L, 4, VMAX>(s, src, w, b, o);
                 c += 4;
             }
             if c + 2 <= count {
                 let (w, b, o) = at(c);
-                forward_block::<2>(s, src, w, b, o);
+                forward_block::<L, 2, VMAX>(s, src, w, b, o);
                 c += 2;
             }
             if c < count {
                 let (w, b, o) = at(c);
-                forward_block::<1>(s, src, w, b, o);
+                forward_block::<L, 1, VMAX>(s, src, w, b, o);
             }
         }
+    }
+
+    /// AVX2 + FMA: 3 channels × 3 vectors of 8, 9 accumulators that cover
+    /// the FMA latency (4 cycles × 2 units) and, with the 3 input vectors
+    /// and a broadcast, fit the 16 registers (4 × 3 spilled).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA; the sizes as `super::forward_planes`
+    /// asserts them.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn forward_planes_avx2(
+        s: &Shape,
+        src: &[f32],
+        w: &[f32],
+        bias: &[f32],
+        out: &mut [f32],
+    ) {
+        // SAFETY: this fn's contract.
+        unsafe { forward_planes::<Avx2, 3, 3>(s, src, w, bias, out) }
+    }
+
+    /// AVX-512 F: 8 channels × 2 vectors of 16, 16 accumulators in the 32
+    /// registers.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F and FMA; the sizes as
+    /// `super::forward_planes` asserts them.
+    #[target_feature(enable = "avx512f,fma")]
+    pub(super) unsafe fn forward_planes_avx512(
+        s: &Shape,
+        src: &[f32],
+        w: &[f32],
+        bias: &[f32],
+        out: &mut [f32],
+    ) {
+        // SAFETY: this fn's contract.
+        unsafe { forward_planes::<Avx512, 8, 2>(s, src, w, bias, out) }
     }
 }
