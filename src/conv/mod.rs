@@ -327,6 +327,13 @@ fn all_finite<T: Real>(values: &[T]) -> bool {
         .all(|block| !block.iter().fold(false, |bad, v| bad | !v.is_finite()))
 }
 
+/// Whether a pass whose two operands are `a` and `b` runs through Winograd:
+/// `path` chooses it for `g` and both operands are finite (see
+/// [`all_finite`]).
+fn takes_winograd<T: Real>(g: &ConvGeometry, path: Path, a: &[T], b: &[T]) -> bool {
+    winograd::chosen(g, path) && all_finite(a) && all_finite(b)
+}
+
 /// out = conv(input, weight) + bias. `input` is (N, C_in, D, H, W) and
 /// `out` (N, C_out, OD, OH, OW), both C-contiguous; padding follows
 /// `g.boundary`.
@@ -346,7 +353,7 @@ pub fn forward<T: Real>(
     if path == Path::Reference {
         return reference::forward(g, input, weight, bias, out);
     }
-    if winograd::chosen(g, path) && all_finite(input) && all_finite(weight) {
+    if takes_winograd(g, path, input, weight) {
         return winograd::forward(g, input, weight, bias, out);
     }
     // The few-channel kernels, unless their padded copy of the input
@@ -498,7 +505,7 @@ pub fn input_grad<T: Real>(
     if path == Path::Reference {
         return reference::input_grad(g, weight, grad_output, grad_input);
     }
-    if winograd::chosen(g, path) && all_finite(weight) && all_finite(grad_output) {
+    if takes_winograd(g, path, weight, grad_output) {
         return winograd::input_grad(g, weight, grad_output, grad_input);
     }
     if few::input_grad_applies(g) && all_finite(weight) {
@@ -728,9 +735,7 @@ pub fn weight_grad<T: Real>(
         reference::weight_grad(g, input, grad_output, grad_weight);
         return Ok(());
     }
-    // Finite data only, as in `forward`: the transforms would spread an
-    // infinity over a whole tile as NaN.
-    if winograd::chosen(g, path) && all_finite(input) && all_finite(grad_output) {
+    if takes_winograd(g, path, input, grad_output) {
         return winograd::weight_grad(g, input, grad_output, grad_weight);
     }
     if few::applies(g) {
