@@ -455,6 +455,12 @@ def test_bitwise_identical_for_every_thread_count() -> None:
         # Column-split gathers (stride along W with zero padding).
         ((3, 3, 61, 59), (8, 3, 7, 7), {"stride": 2, "padding": 3}),
         ((2, 6, 33, 40), (6, 3, 3, 5), {"stride": 3, "padding": 2, "dilation": 2, "groups": 2}),
+        # One sample, large enough to split: the tiles (and the weight
+        # gradient's channel blocks) are the tasks.
+        ((1, 16, 56, 56), (16, 16, 3, 3), {"padding": 1}),
+        ((1, 3, 112, 112), (16, 3, 7, 7), {"stride": 2, "padding": 3}),
+        ((1, 32, 48, 48), (64, 16, 3, 3), {"stride": 2, "padding": 1, "groups": 2}),
+        ((1, 96, 40, 40), (96, 96, 1, 1), {}),
     ]
     for x_shape, w_shape, kw in cases:
         x = rng.standard_normal(x_shape).astype(np.float32)
@@ -519,6 +525,13 @@ def relative_error(got: np.ndarray, want: np.ndarray) -> float:
         ((8, 1, 28, 28), (32, 1, 5, 5), 1, 0, 1),
         ((2, 64, 56, 56), (64, 1, 3, 3), 2, 1, 64),
         ((2, 64, 28, 28), (64, 16, 3, 3), 1, 1, 4),
+        # One sample: the tiles, and the weight gradient's channel blocks,
+        # are the tasks.
+        ((1, 16, 56, 56), (16, 16, 3, 3), 1, 1, 1),
+        ((1, 3, 224, 224), (64, 3, 7, 7), 2, 3, 1),
+        ((1, 64, 56, 56), (128, 64, 3, 3), 2, 1, 1),
+        ((1, 32, 48, 48), (64, 16, 3, 3), 2, 1, 2),
+        ((1, 128, 28, 28), (128, 128, 1, 1), 1, 0, 1),
     ],
 )
 def test_relative_error_bounds_at_realistic_sizes(
@@ -545,6 +558,11 @@ def test_relative_error_bounds_at_realistic_sizes(
         ref_db = dyt.astype(np.float64).sum(axis=(0, 2, 3))
         y = rustconv.conv2d(xt, wt, bt, stride, padding, groups=groups)
         dx, dw, db = rustconv.conv2d_backward(dyt, xt, wt, stride, padding, groups=groups)
+        # The one-gradient functions run the same products in the same order.
+        dx_alone = rustconv.conv2d_input(xt.shape, wt, dyt, stride, padding, groups=groups)
+        dw_alone = rustconv.conv2d_weight(xt, wt.shape, dyt, stride, padding, groups=groups)
+        assert dx_alone.tobytes() == dx.tobytes()
+        assert dw_alone.tobytes() == dw.tobytes()
         for name, got, want in (
             ("output", y, ref_y),
             ("grad_input", dx, ref_dx),

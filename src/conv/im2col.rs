@@ -251,13 +251,21 @@ impl Im2col {
         }
     }
 
-    /// Fills `col` (rows × t, row-major) from `x` (channels × input volume)
-    /// for output positions `p0 .. p0 + t`.
+    /// Fills `col` (rows × t, row-major) from `x` (`channels` × input
+    /// volume) for output positions `p0 .. p0 + t`.
     /// `x` is in the column-split layout when [`Im2col::splits`].
-    pub fn gather<T: Real>(&self, g: &ConvGeometry, x: &[T], p0: usize, t: usize, col: &mut [T]) {
+    pub fn gather<T: Real>(
+        &self,
+        g: &ConvGeometry,
+        channels: usize,
+        x: &[T],
+        p0: usize,
+        t: usize,
+        col: &mut [T],
+    ) {
         let segs = self.segments(p0, t);
         let map_w = &self.maps[2];
-        self.walk(g.kernel, g.in_per_group(), &segs, |row, kw, seg, offset| {
+        self.walk(g.kernel, channels, &segs, |row, kw, seg, offset| {
             let dst = &mut col[row * t + seg.col..][..seg.len];
             if offset == NONE {
                 dst.fill(zero::<T>());
@@ -291,11 +299,14 @@ impl Im2col {
         });
     }
 
-    /// Adds `col` (rows × t) into `x` (channels × input volume): the adjoint
-    /// of [`Im2col::gather`] for zero padding, in the same layout.
+    /// Adds `col` (rows × t) into `x` (`channels` × input volume): the
+    /// adjoint of [`Im2col::gather`] for zero padding, in the same layout.
+    /// The rows of one channel touch only that channel's plane, so a
+    /// channel's rows may be scattered alone (`channels` = 1).
     pub fn scatter_add<T: Real>(
         &self,
         g: &ConvGeometry,
+        channels: usize,
         col: &[T],
         p0: usize,
         t: usize,
@@ -303,7 +314,7 @@ impl Im2col {
     ) {
         let segs = self.segments(p0, t);
         let map_w = &self.maps[2];
-        self.walk(g.kernel, g.in_per_group(), &segs, |row, kw, seg, offset| {
+        self.walk(g.kernel, channels, &segs, |row, kw, seg, offset| {
             if offset == NONE {
                 return;
             }

@@ -8,6 +8,8 @@
 //! unpadded convolution needs no im2col: the input plane is the column
 //! matrix. The input gradient and the transposed convolution are one
 //! operation (the adjoint), col = W_gᵀ × grad_out followed by col2im.
+//! With fewer (sample, group) tasks than threads the tiles are the tasks
+//! (see [`blocks`]).
 //!
 //! GEMM engine choice, measured single-threaded on this machine (AMD EPYC
 //! Zen, AVX2+FMA, float32) for (M, K, N) = (C_out, rows, tile):
@@ -19,6 +21,7 @@ pub mod few;
 pub mod params;
 pub mod reference;
 
+mod blocks;
 mod im2col;
 mod winograd;
 
@@ -26,6 +29,7 @@ use crate::element::Real;
 use crate::pad::Boundary;
 use crate::simd;
 use crate::threads::split;
+use blocks::ColumnBlock;
 use im2col::Im2col;
 use params::ConvGeometry;
 use rayon::prelude::*;
@@ -90,10 +94,43 @@ fn weight_chunks(batch: usize, weight_len: usize, elem: usize) -> usize {
     batch.min(8).min(budget.max(1)).max(1)
 }
 
-/// Output positions per tile for a column matrix of `rows` rows.
-fn tile_columns(rows: usize, positions: usize, elem: usize) -> usize {
-    let by_budget = TILE_BYTES / rows.saturating_mul(elem).max(1);
-    by_budget.max(64).min(positions).max(1)
+/// Fewest output positions per tile when a task's positions are cut into
+/// more tiles than its column matrix needs (see [`tile_columns`]).
+const MIN_TILE_COLUMNS: usize = 128;
+
+/// Tiles a call's positions are cut into at least, over all its (sample,
+/// group) tasks, where each tile keeps [`MIN_TILE_COLUMNS`]: enough that
+/// the tiles of one sample can keep the threads busy (see [`blocks`]).
+/// Larger batches keep the tiles their column matrices allow, since every
+/// GEMM call packs the weights again (eight tiles per sample made the
+/// (8, 128, 28, 28)→128 1×1 layer 10–18 % slower), and so do 1×1 layers,
+/// whose one GEMM per sample `gemm` splits across the threads as fast as
+/// tiles would run ((1, 128, 28, 28)→128 was 10–17 % slower in 4 tiles).
+const MIN_TILES: usize = 4;
+
+/// Output positions per tile for a column matrix of `rows` rows, in a call
+/// of `tasks` (sample, group) tasks: within [`TILE_BYTES`], of equal size,
+/// and for im2col (not `pointwise`) at least [`MIN_TILES`] tiles in all
+/// where positions allow. From the shape alone, so the GEMM calls (and
+/// every bit of the result) are the same for every thread count.
+fn tile_columns(
+    rows: usize,
+    positions: usize,
+    tasks: usize,
+    pointwise: bool,
+    elem: usize,
+) -> usize {
+    let by_budget = (TILE_BYTES / rows.saturating_mul(elem).max(1)).max(MIN_TILE_COLUMNS);
+    let wanted = if pointwise {
+        1
+    } else {
+        MIN_TILES.div_ceil(tasks.max(1))
+    };
+    let tiles = positions
+        .div_ceil(by_budget)
+        .max((positions / MIN_TILE_COLUMNS).min(wanted))
+        .max(1);
+    positions.div_ceil(tiles).max(1)
 }
 
 /// dst[m × n] (row stride `dst_rs`) = (accumulate ? dst : 0) + lhs × rhs,
@@ -102,6 +139,46 @@ fn tile_columns(rows: usize, positions: usize, elem: usize) -> usize {
 fn matmul<T: Real>(
     (m, n, k): (usize, usize, usize),
     dst: &mut [T],
+    dst_rs: usize,
+    lhs: (&[T], usize, usize),
+    rhs: (&[T], usize, usize),
+    accumulate: bool,
+    parallel: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(
+        (m - 1) * dst_rs + n <= dst.len(),
+        "matmul: dst out of bounds"
+    );
+    // SAFETY: dst's m rows of n elements at stride dst_rs lie inside the
+    // unique borrow `dst` (asserted), which aliases neither input.
+    unsafe {
+        matmul_raw(
+            (m, n, k),
+            dst.as_mut_ptr(),
+            dst_rs,
+            lhs,
+            rhs,
+            accumulate,
+            parallel,
+        )
+    }
+}
+
+/// [`matmul`] into a destination given by pointer: the shared output views
+/// of the tile tasks (see [`blocks`]) hand out column blocks of rows that
+/// other tasks write too, which no `&mut` slice can express.
+///
+/// # Safety
+/// The m rows of n elements at `dst`, `dst + dst_rs`, ... must be valid for
+/// writes, and no other thread may read or write them during the call; they
+/// must not overlap `lhs` or `rhs`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn matmul_raw<T: Real>(
+    (m, n, k): (usize, usize, usize),
+    dst: *mut T,
     dst_rs: usize,
     (lhs, lhs_rs, lhs_cs): (&[T], usize, usize),
     (rhs, rhs_rs, rhs_cs): (&[T], usize, usize),
@@ -114,15 +191,13 @@ fn matmul<T: Real>(
     if k == 0 {
         if !accumulate {
             for row in 0..m {
-                dst[row * dst_rs..row * dst_rs + n].fill(zero::<T>());
+                // SAFETY: row `row` of dst is valid for writes (contract).
+                unsafe { std::slice::from_raw_parts_mut(dst.add(row * dst_rs), n) }
+                    .fill(zero::<T>());
             }
         }
         return;
     }
-    assert!(
-        (m - 1) * dst_rs + n <= dst.len(),
-        "matmul: dst out of bounds"
-    );
     assert!(
         (m - 1) * lhs_rs + (k - 1) * lhs_cs < lhs.len(),
         "matmul: lhs out of bounds"
@@ -136,15 +211,16 @@ fn matmul<T: Real>(
     } else {
         gemm::Parallelism::None
     };
-    // SAFETY: the asserts above keep every element gemm reads (lhs, rhs) or
-    // writes (dst) inside its slice; dst is a unique borrow, so it aliases
-    // neither input. The strides are slice offsets and fit in isize.
+    // SAFETY: the asserts above keep every element gemm reads (lhs, rhs)
+    // inside its slice, the contract every element it writes (dst) inside
+    // memory this call owns, aliasing neither input. The strides are slice
+    // offsets and fit in isize.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst,
             1,
             dst_rs as isize,
             accumulate,
@@ -306,10 +382,134 @@ impl Plan {
             rows,
             in_vol,
             out_vol,
-            tile: tile_columns(rows, out_vol, std::mem::size_of::<T>()),
+            tile: tile_columns(
+                rows,
+                out_vol,
+                g.batch * g.groups,
+                g.is_pointwise(),
+                std::mem::size_of::<T>(),
+            ),
             pointwise: g.is_pointwise(),
         }
     }
+
+    /// The tiles of one task's output positions: (first position, count).
+    fn tiles(&self) -> impl Iterator<Item = (usize, usize)> + use<> {
+        let (p, tile) = (self.out_vol, self.tile.max(1));
+        (0..p).step_by(tile).map(move |p0| (p0, tile.min(p - p0)))
+    }
+}
+
+/// Input channels of (sample, group) task `task` (C_in/g × input volume).
+fn task_input<'a, T>(g: &ConvGeometry, plan: &Plan, input: &'a [T], task: usize) -> &'a [T] {
+    let (n, group) = (task / g.groups, task % g.groups);
+    &input[(n * g.in_channels + group * plan.cig) * plan.in_vol..][..plan.cig * plan.in_vol]
+}
+
+/// Output channels of (sample, group) task `task` in an output-shaped
+/// array (C_out/g × output volume).
+fn task_output<'a, T>(g: &ConvGeometry, plan: &Plan, out: &'a [T], task: usize) -> &'a [T] {
+    let (n, group) = (task / g.groups, task % g.groups);
+    &out[(n * g.out_channels + group * plan.cog) * plan.out_vol..][..plan.cog * plan.out_vol]
+}
+
+/// The weights of group `group` (C_out/g × rows).
+fn group_weight<'a, T>(plan: &Plan, weight: &'a [T], group: usize) -> &'a [T] {
+    &weight[group * plan.cog * plan.rows..][..plan.cog * plan.rows]
+}
+
+/// One forward tile: the bias, then + W_g × col, into the columns `dst` of
+/// (sample, group) `task` from position `p0`. `x_src` is the task's input
+/// in the layout `im` gathers from.
+#[allow(clippy::too_many_arguments)]
+fn forward_tile<T: Real>(
+    g: &ConvGeometry,
+    plan: &Plan,
+    im: Option<&Im2col>,
+    x_src: &[T],
+    weight: &[T],
+    bias: Option<&[T]>,
+    (task, p0): (usize, usize),
+    dst: &mut ColumnBlock<'_, T>,
+    col: &mut Vec<T>,
+    parallel: bool,
+) {
+    let group = task % g.groups;
+    let w_g = group_weight(plan, weight, group);
+    if let Some(b) = bias {
+        for oc in 0..plan.cog {
+            dst.row(oc).fill(b[group * plan.cog + oc]);
+        }
+    }
+    let accumulate = bias.is_some();
+    let t = dst.cols();
+    match im {
+        None => dst.matmul(
+            plan.cig,
+            (w_g, plan.cig, 1),
+            (&x_src[p0..], plan.out_vol, 1),
+            accumulate,
+            parallel,
+        ),
+        Some(im) => {
+            let col = scratch_slice(col, plan.rows * t);
+            im.gather(g, plan.cig, x_src, p0, t, col);
+            dst.matmul(
+                plan.rows,
+                (w_g, plan.rows, 1),
+                (col, t, 1),
+                accumulate,
+                parallel,
+            );
+        }
+    }
+}
+
+/// The column matrix of one input-gradient tile: col (rows × t) = W_gᵀ ×
+/// the tile's columns of task `task`'s output gradient.
+fn adjoint_col<T: Real>(
+    g: &ConvGeometry,
+    plan: &Plan,
+    weight: &[T],
+    grad_output: &[T],
+    (task, p0, t): (usize, usize, usize),
+    col: &mut [T],
+    parallel: bool,
+) {
+    let w_g = group_weight(plan, weight, task % g.groups);
+    let dy_ng = task_output(g, plan, grad_output, task);
+    matmul(
+        (plan.rows, t, plan.cog),
+        col,
+        t,
+        (w_g, 1, plan.rows),
+        (&dy_ng[p0..], plan.out_vol, 1),
+        false,
+        parallel,
+    );
+}
+
+/// One 1×1 input-gradient tile: the columns `dst` of task `task`'s input
+/// gradient from position `p0` = W_gᵀ × the same columns of its output
+/// gradient.
+fn adjoint_pointwise_tile<T: Real>(
+    g: &ConvGeometry,
+    plan: &Plan,
+    weight: &[T],
+    grad_output: &[T],
+    (task, p0): (usize, usize),
+    dst: &mut ColumnBlock<'_, T>,
+    parallel: bool,
+) {
+    let w_g = group_weight(plan, weight, task % g.groups);
+    let dy_ng = task_output(g, plan, grad_output, task);
+    dst.matmul(
+        plan.cog,
+        (w_g, 1, plan.cig),
+        (&dy_ng[p0..], plan.out_vol, 1),
+        false,
+        parallel,
+    );
 }
 
 /// Whether every value is finite, which the Winograd path and the
@@ -387,52 +587,33 @@ pub fn forward<T: Real>(
     }
     let im = (!plan.pointwise).then(|| Im2col::new(g, g.boundary).with_column_split(g));
     let (outer, inner) = schedule(g.batch * g.groups, g.macs());
+    if inner {
+        return blocks::forward(g, &plan, im.as_ref(), input, weight, bias, out);
+    }
     for_pieces_scratch(
         out,
         plan.cog * plan.out_vol,
         outer,
         |task, o_ng, scratch: &mut Scratch<T>| {
-            let (n, group) = (task / g.groups, task % g.groups);
-            let x_ng = &input[(n * g.in_channels + group * plan.cig) * plan.in_vol..]
-                [..plan.cig * plan.in_vol];
-            let w_g = &weight[group * plan.cog * plan.rows..][..plan.cog * plan.rows];
-            let accumulate = if let Some(b) = bias {
-                for (oc, row) in o_ng.chunks_mut(plan.out_vol).enumerate() {
-                    row.fill(b[group * plan.cog + oc]);
-                }
-                true
-            } else {
-                false
+            let x_ng = task_input(g, &plan, input, task);
+            let x_src = match &im {
+                Some(im) => gather_source(im, plan.cig, x_ng, &mut scratch.split),
+                None => x_ng,
             };
-            let p = plan.out_vol;
-            match &im {
-                None => matmul(
-                    (plan.cog, p, plan.cig),
-                    o_ng,
-                    p,
-                    (w_g, plan.cig, 1),
-                    (x_ng, p, 1),
-                    accumulate,
-                    inner,
-                ),
-                Some(im) => {
-                    let x_src = gather_source(im, plan.cig, x_ng, &mut scratch.split);
-                    let col = scratch_slice(&mut scratch.col, plan.rows * plan.tile);
-                    for p0 in (0..p).step_by(plan.tile) {
-                        let t = plan.tile.min(p - p0);
-                        let col = &mut col[..plan.rows * t];
-                        im.gather(g, x_src, p0, t, col);
-                        matmul(
-                            (plan.cog, t, plan.rows),
-                            &mut o_ng[p0..],
-                            p,
-                            (w_g, plan.rows, 1),
-                            (col, t, 1),
-                            accumulate,
-                            inner,
-                        );
-                    }
-                }
+            for (p0, t) in plan.tiles() {
+                let mut dst = ColumnBlock::new(&mut o_ng[p0..], plan.cog, t, plan.out_vol);
+                forward_tile(
+                    g,
+                    &plan,
+                    im.as_ref(),
+                    x_src,
+                    weight,
+                    bias,
+                    (task, p0),
+                    &mut dst,
+                    &mut scratch.col,
+                    false,
+                );
             }
         },
     );
@@ -445,50 +626,35 @@ fn adjoint_task<T: Real>(
     g: &ConvGeometry,
     plan: &Plan,
     im: Option<&Im2col>,
-    w_g: &[T],
-    dy_ng: &[T],
+    weight: &[T],
+    grad_output: &[T],
+    task: usize,
     dx_ng: &mut [T],
     scratch: &mut Scratch<T>,
     parallel: bool,
 ) {
-    let p = plan.out_vol;
-    match im {
-        None => matmul(
-            (plan.cig, p, plan.cog),
-            dx_ng,
-            p,
-            (w_g, 1, plan.cig),
-            (dy_ng, p, 1),
-            false,
-            parallel,
-        ),
-        Some(im) => {
-            let col = scratch_slice(&mut scratch.col, plan.rows * plan.tile);
-            let mut scatter_all = |dst: &mut [T]| {
-                dst.fill(zero::<T>());
-                for p0 in (0..p).step_by(plan.tile) {
-                    let t = plan.tile.min(p - p0);
-                    let col = &mut col[..plan.rows * t];
-                    matmul(
-                        (plan.rows, t, plan.cog),
-                        col,
-                        t,
-                        (w_g, 1, plan.rows),
-                        (&dy_ng[p0..], p, 1),
-                        false,
-                        parallel,
-                    );
-                    im.scatter_add(g, col, p0, t, dst);
-                }
-            };
-            if im.splits() {
-                let split = scratch_slice(&mut scratch.split, im.layout_len(plan.cig));
-                scatter_all(split);
-                im.merge_columns(plan.cig, split, dx_ng);
-            } else {
-                scatter_all(dx_ng);
-            }
+    let Some(im) = im else {
+        for (p0, t) in plan.tiles() {
+            let mut dst = ColumnBlock::new(&mut dx_ng[p0..], plan.cig, t, plan.out_vol);
+            adjoint_pointwise_tile(g, plan, weight, grad_output, (task, p0), &mut dst, parallel);
         }
+        return;
+    };
+    let col = scratch_slice(&mut scratch.col, plan.rows * plan.tile);
+    let mut scatter_all = |dst: &mut [T]| {
+        dst.fill(zero::<T>());
+        for (p0, t) in plan.tiles() {
+            let col = &mut col[..plan.rows * t];
+            adjoint_col(g, plan, weight, grad_output, (task, p0, t), col, parallel);
+            im.scatter_add(g, plan.cig, col, p0, t, dst);
+        }
+    };
+    if im.splits() {
+        let split = scratch_slice(&mut scratch.split, im.layout_len(plan.cig));
+        scatter_all(split);
+        im.merge_columns(plan.cig, split, dx_ng);
+    } else {
+        scatter_all(dx_ng);
     }
 }
 
@@ -534,23 +700,48 @@ pub fn input_grad<T: Real>(
         return;
     }
     let im = (!plan.pointwise).then(|| Im2col::new(g, Boundary::Constant).with_column_split(g));
+    adjoint_all(g, &plan, im.as_ref(), weight, grad_output, grad_input);
+}
+
+/// The GEMM path of the input gradient: one task per (sample, group), or
+/// the tiles as tasks when there are fewer of those than threads.
+fn adjoint_all<T: Real>(
+    g: &ConvGeometry,
+    plan: &Plan,
+    im: Option<&Im2col>,
+    weight: &[T],
+    grad_output: &[T],
+    grad_input: &mut [T],
+) {
     let (outer, inner) = schedule(g.batch * g.groups, g.macs());
+    // (When the tile path cannot allocate its column matrices, the
+    // one-task-per-sample path needs only one tile per thread.)
+    if inner && blocks::adjoint(g, plan, im, weight, grad_output, grad_input).is_ok() {
+        return;
+    }
     for_pieces_scratch(
         grad_input,
         plan.cig * plan.in_vol,
         outer,
         |task, dx_ng, scratch: &mut Scratch<T>| {
-            let (n, group) = (task / g.groups, task % g.groups);
-            let dy_ng = &grad_output[(n * g.out_channels + group * plan.cog) * plan.out_vol..]
-                [..plan.cog * plan.out_vol];
-            let w_g = &weight[group * plan.cog * plan.rows..][..plan.cog * plan.rows];
-            adjoint_task(g, &plan, im.as_ref(), w_g, dy_ng, dx_ng, scratch, inner);
+            adjoint_task(
+                g,
+                plan,
+                im,
+                weight,
+                grad_output,
+                task,
+                dx_ng,
+                scratch,
+                inner,
+            );
         },
     );
 }
 
-/// Adds Σ over the samples `samples` of grad_y[n, group] ⋆ x[n, group]
-/// into `dw_g` (C_out/g × rows).
+/// Adds grad_y[n, group] ⋆ x[n, group] restricted to the input channels
+/// `channels` of the group into `dw`, the columns of those channels' rows
+/// of dW_g (C_out/g × rows).
 #[allow(clippy::too_many_arguments)]
 fn weight_task<T: Real>(
     g: &ConvGeometry,
@@ -558,40 +749,40 @@ fn weight_task<T: Real>(
     im: Option<&Im2col>,
     x_ng: &[T],
     dy_ng: &[T],
-    dw_g: &mut [T],
+    channels: std::ops::Range<usize>,
+    dw: &mut ColumnBlock<'_, T>,
     scratch: &mut Scratch<T>,
     parallel: bool,
 ) {
     let p = plan.out_vol;
+    let x_c = &x_ng[channels.start * plan.in_vol..][..channels.len() * plan.in_vol];
     match im {
-        None => matmul(
-            (plan.cog, plan.cig, p),
-            dw_g,
-            plan.cig,
-            (dy_ng, p, 1),
-            (x_ng, 1, p),
-            true,
-            parallel,
-        ),
+        None => dw.matmul(p, (dy_ng, p, 1), (x_c, 1, p), true, parallel),
         Some(im) => {
-            let x_src = gather_source(im, plan.cig, x_ng, &mut scratch.split);
-            let col = scratch_slice(&mut scratch.col, plan.rows * plan.tile);
-            for p0 in (0..p).step_by(plan.tile) {
-                let t = plan.tile.min(p - p0);
-                let col = &mut col[..plan.rows * t];
-                im.gather(g, x_src, p0, t, col);
-                matmul(
-                    (plan.cog, plan.rows, t),
-                    dw_g,
-                    plan.rows,
-                    (&dy_ng[p0..], p, 1),
-                    (col, 1, t),
-                    true,
-                    parallel,
-                );
+            let x_src = gather_source(im, channels.len(), x_c, &mut scratch.split);
+            let rows = dw.cols();
+            let col = scratch_slice(&mut scratch.col, rows * plan.tile);
+            for (p0, t) in plan.tiles() {
+                let col = &mut col[..rows * t];
+                im.gather(g, channels.len(), x_src, p0, t, col);
+                dw.matmul(t, (&dy_ng[p0..], p, 1), (col, 1, t), true, parallel);
             }
         }
     }
+}
+
+/// Blocks of input channels each weight-gradient task is cut into: one
+/// when there are [`MIN_TILES`] (batch chunk, group) tasks, else enough
+/// blocks to make that many (at most one per channel). From the shape
+/// alone, like the tiles. A block gathers only its own channels' rows of
+/// the column matrix, so the cut adds no im2col work. A 1×1 layer keeps
+/// whole tasks: its blocks would be GEMMs a few columns wide over every
+/// position ((1, 64, 56, 56)→256 took twice as long in blocks of 8).
+fn channel_blocks(plan: &Plan, tasks: usize) -> usize {
+    if plan.pointwise {
+        return 1;
+    }
+    MIN_TILES.div_ceil(tasks.max(1)).min(plan.cig).max(1)
 }
 
 /// The samples of batch chunk `c` out of `chunks`.
@@ -621,10 +812,11 @@ fn sum_partials<T: Real>(partials: &[T], out: &mut [T]) {
 /// The input-gradient pieces (sample, C_in/g × volume) one task owns.
 type SamplePieces<'a, T> = Vec<(usize, &'a mut [T])>;
 
-/// Runs the weight-gradient tasks: partial sums per (batch chunk, group),
-/// each over its samples in order, then summed in chunk order. When
-/// `grad_input` is given, the same tasks also compute each of their
-/// samples' input gradient (sharing the pass over grad_output).
+/// Runs the weight-gradient tasks: partial sums per (batch chunk, group,
+/// block of input channels), each over its samples in order, then the
+/// chunks summed in chunk order. When `grad_input` is given, it is computed
+/// too: by the same tasks, sharing their pass over grad_output, when the
+/// tasks are whole groups; in its own pass when they are channel blocks.
 fn weight_and_input<T: Real>(
     g: &ConvGeometry,
     input: &[T],
@@ -639,16 +831,27 @@ fn weight_and_input<T: Real>(
     let weight_len = grad_weight.len();
     let chunks = weight_chunks(g.batch, weight_len, std::mem::size_of::<T>());
     let tasks = chunks * g.groups;
+    let cblocks = channel_blocks(&plan, tasks);
+    // With fewer tasks than threads the input gradient's own pass can take
+    // its tiles as tasks (see `blocks`); the GEMM calls, and so the bits,
+    // are the same either way.
+    let whole_tasks = cblocks == 1 && tasks >= rayon::current_num_threads();
+    let (grad_input, separate_dx) = if whole_tasks {
+        (grad_input, None)
+    } else {
+        (None, grad_input)
+    };
     let macs = if grad_input.is_some() {
         g.macs().saturating_mul(2)
     } else {
         g.macs()
     };
-    let (outer, inner) = schedule(tasks, macs);
+    let items = tasks * cblocks;
+    let (outer, inner) = schedule(items, macs);
     let piece = plan.cog * plan.rows;
 
-    // Each task owns its samples' input-gradient pieces (n, group).
-    let mut dx_pieces: Vec<SamplePieces<'_, T>> = (0..tasks).map(|_| Vec::new()).collect();
+    // Each whole-group task owns its samples' input-gradient pieces (n, group).
+    let mut dx_pieces: Vec<SamplePieces<'_, T>> = (0..items).map(|_| Vec::new()).collect();
     if let Some(dx) = grad_input {
         for (i, dx_ng) in dx.chunks_mut(plan.cig * plan.in_vol).enumerate() {
             let (n, group) = (i / g.groups, i % g.groups);
@@ -663,35 +866,45 @@ fn weight_and_input<T: Real>(
         for (_, dx) in dx_pieces.iter_mut().flatten() {
             dx.fill(zero::<T>());
         }
+        if let Some(dx) = separate_dx {
+            dx.fill(zero::<T>());
+        }
         return Ok(());
     }
-    let run = |(task, (dw_g, dx_list)): (usize, (&mut [T], &mut SamplePieces<'_, T>))| {
+    // Kernel taps per input channel (rows of the column matrix per channel).
+    let taps = plan.rows / plan.cig;
+    let run = |shared: &blocks::SharedColumns<T>,
+               (item, dx_list): (usize, &mut SamplePieces<'_, T>)| {
+        let (task, block) = (item / cblocks, item % cblocks);
         let (c, group) = (task / g.groups, task % g.groups);
+        let channels = chunk_range(plan.cig, cblocks, block);
+        // SAFETY: each item occurs once, and the channel blocks of a task
+        // are disjoint column ranges of its dW_g.
+        let mut dw = unsafe { shared.block(task, channels.start * taps, channels.len() * taps) };
         let mut scratch = Scratch::default();
         let mut dx_list = dx_list.iter_mut().peekable();
         for n in chunk_range(g.batch, chunks, c) {
-            let x_ng = &input[(n * g.in_channels + group * plan.cig) * plan.in_vol..]
-                [..plan.cig * plan.in_vol];
-            let dy_ng = &grad_output[(n * g.out_channels + group * plan.cog) * plan.out_vol..]
-                [..plan.cog * plan.out_vol];
+            let task_ng = n * g.groups + group;
+            let dy_ng = task_output(g, &plan, grad_output, task_ng);
             weight_task(
                 g,
                 &plan,
                 im_gather.as_ref(),
-                x_ng,
+                task_input(g, &plan, input, task_ng),
                 dy_ng,
-                dw_g,
+                channels.clone(),
+                &mut dw,
                 &mut scratch,
                 inner,
             );
             if let Some((_, dx_ng)) = dx_list.next_if(|entry| entry.0 == n) {
-                let w_g = &weight[group * piece..][..piece];
                 adjoint_task(
                     g,
                     &plan,
                     im_gather.as_ref(),
-                    w_g,
-                    dy_ng,
+                    weight,
+                    grad_output,
+                    task_ng,
                     dx_ng,
                     &mut scratch,
                     inner,
@@ -700,14 +913,14 @@ fn weight_and_input<T: Real>(
         }
     };
     let mut run_all = |partials: &mut [T]| {
-        let work = partials
-            .chunks_mut(piece)
-            .zip(dx_pieces.iter_mut())
-            .enumerate();
+        let shared = blocks::SharedColumns::new(partials, plan.cog, plan.rows);
+        let work = dx_pieces.iter_mut().enumerate();
         if outer {
-            work.collect::<Vec<_>>().into_par_iter().for_each(run);
+            work.collect::<Vec<_>>()
+                .into_par_iter()
+                .for_each(|item| run(&shared, item));
         } else {
-            work.for_each(run);
+            work.for_each(|item| run(&shared, item));
         }
     };
     if chunks == 1 {
@@ -717,6 +930,9 @@ fn weight_and_input<T: Real>(
         let mut partials = crate::buffer::try_filled(chunks * weight_len, zero::<T>())?;
         run_all(&mut partials);
         sum_partials(&partials, grad_weight);
+    }
+    if let Some(dx) = separate_dx {
+        adjoint_all(g, &plan, im_gather.as_ref(), weight, grad_output, dx);
     }
     Ok(())
 }
