@@ -14,6 +14,7 @@ pub mod fft;
 pub mod pad;
 pub mod params;
 pub mod pool;
+pub mod recycle;
 pub mod signal;
 pub mod simd;
 pub mod threads;

@@ -9,6 +9,7 @@ A leak of even one output per call would add hundreds of megabytes here.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from typing import Any, Callable
 
@@ -113,3 +114,66 @@ def test_repeated_calls_do_not_grow_memory(family: str) -> None:
     # 200 leaked outputs of ~200 KiB would be ~40 MiB; allocator noise is a few MiB.
     assert grown_rss < 12 * 1024, f"{family}: RSS grew by {grown_rss} KiB over 200 calls"
     assert grown_peak < 24 * 1024, f"{family}: peak RSS grew by {grown_peak} KiB over 200 calls"
+
+
+# ---------------------------------------------------------------- recycled large outputs
+
+BIG = (3072, 3072)  # a float32 'same' output of 36 MiB: above the 32 MiB from which freed blocks are kept
+
+
+def box3(x: np.ndarray) -> np.ndarray:
+    """The 3×3 'same' correlation with an all-ones kernel and zero fill, by shifted slices (float64)."""
+    p = np.pad(x.astype(np.float64), 1)
+    return sum(p[i : i + x.shape[0], j : j + x.shape[1]] for i in range(3) for j in range(3))
+
+
+def test_a_recycled_output_block_holds_nothing_of_the_previous_result() -> None:
+    ones = np.ones((3, 3), dtype=np.float32)
+    first = rng.standard_normal(BIG).astype(np.float32)
+    out = rustconv.correlate2d(first, ones, "same")
+    np.testing.assert_allclose(out, box3(first), rtol=1e-5, atol=1e-4)
+    address = out.__array_interface__["data"][0]
+    del out
+    # Another image of the same shape, with values far from the first's: the
+    # output takes the block just freed, and every element is written anew.
+    second = (rng.standard_normal(BIG) * 1e-3 + 50.0).astype(np.float32)
+    again = rustconv.correlate2d(second, ones, "same")
+    assert again.__array_interface__["data"][0] == address, "the freed block was not reused"
+    np.testing.assert_allclose(again, box3(second), rtol=1e-5)
+
+
+def test_repeated_large_calls_reuse_their_block_instead_of_growing() -> None:
+    image = rng.standard_normal(BIG).astype(np.float32)
+    k = np.ones((3, 3), dtype=np.float32)
+    for _ in range(3):
+        rustconv.correlate2d(image, k, "same")
+    gc.collect()
+    base_rss = status_kib("VmRSS")
+    for _ in range(30):
+        rustconv.correlate2d(image, k, "same")
+    gc.collect()
+    # Thirty fresh 36 MiB outputs kept by mistake would be a gigabyte.
+    assert status_kib("VmRSS") - base_rss < 40 * 1024
+
+
+def test_recycling_limit_comes_from_the_environment() -> None:
+    import subprocess
+
+    script = (
+        "import numpy as np, rustconv, rustconv._rustconv as r;"
+        "print(r._config()['recycle_bytes']);"
+        "a = np.ones((3072, 3072), np.float32); k = np.ones((3, 3), np.float32);"
+        "o = rustconv.correlate2d(a, k, 'same'); p = o.__array_interface__['data'][0]; del o;"
+        "print(rustconv.correlate2d(a + 1, k, 'same').__array_interface__['data'][0] == p)"
+    )
+    for value, limit in (("0", 0), ("64", 64 << 20)):
+        env = dict(os.environ, RUSTCONV_RECYCLE_MIB=value)
+        proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        lines = proc.stdout.split()
+        assert int(lines[0]) == limit
+        if limit == 0:
+            # Nothing kept: the block went back to the system. (The system may
+            # hand out the same address again, so only the limit is checked.)
+            continue
+        assert lines[1] == "True"

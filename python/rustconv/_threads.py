@@ -71,3 +71,4 @@ def show_config() -> None:
     print(f"  cores:    {cfg['available_cores']}")
     print(f"  simd:     {cfg['simd']}")
     print(f"  profile:  {cfg['profile']}")
+    print(f"  recycle:  up to {cfg['recycle_bytes'] >> 20} MiB of freed outputs of 32 MiB and more")

@@ -153,6 +153,17 @@ fn get_num_threads() -> usize {
     threads::get_num_threads()
 }
 
+/// A new C-contiguous array of `shape` holding `data`.
+pub(crate) fn to_array<'py, T: numpy::Element>(
+    py: Python<'py>,
+    shape: &[usize],
+    data: Vec<T>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let array = ndarray::Array::from_shape_vec(ndarray::IxDyn(shape), data)
+        .map_err(|e| crate::error::Error::value(format!("internal shape error: {e}")))?;
+    Ok(numpy::IntoPyArray::into_pyarray(array, py).into_any())
+}
+
 /// Facts for `rustconv.show_config()`.
 #[pyfunction]
 fn _config(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
@@ -161,6 +172,7 @@ fn _config(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("num_threads", threads::get_num_threads())?;
     d.set_item("available_cores", threads::available())?;
     d.set_item("simd", simd::level().name())?;
+    d.set_item("recycle_bytes", crate::recycle::limit_bytes())?;
     d.set_item(
         "profile",
         if cfg!(debug_assertions) {
@@ -175,6 +187,14 @@ fn _config(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 /// Adds every binding to the extension module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // How much freed output memory to keep for reuse (see `recycle`): read
+    // once, here, since the allocator itself must not allocate.
+    if let Some(mib) = std::env::var("RUSTCONV_RECYCLE_MIB")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        crate::recycle::set_limit_bytes(mib.saturating_mul(1 << 20));
+    }
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(_config, m)?)?;

@@ -6,46 +6,19 @@
 //! size serves every numeric dtype, keeps NaN payloads and byte order as they
 //! are, and the wrapper views the result back as the caller's dtype.
 //!
-//! Results are allocated by `numpy.empty`, not by a Rust `Vec`: NumPy's
-//! allocator asks for huge pages and its blocks are reused from call to call,
-//! while fresh 4 KiB pages cost more to fault in than the padding itself.
+//! Results are allocated where every family's are (`buffer::uninit`, with
+//! the interpreter lock released): advised for huge pages, since fresh 4 KiB
+//! pages cost more to fault in than the padding itself, and large blocks
+//! kept for the next call of the same size (see `recycle`).
 
+use crate::buffer::{assume_init, uninit};
 use crate::dispatch_dtype;
+use crate::error::Result;
 use crate::pad::{self, Boundary, PadPlan};
-use crate::py::{detach_run_sized, dtype_name, readonly};
-use numpy::{Complex32, Complex64, PyArrayDyn, PyArrayMethods};
+use crate::py::{detach_run_sized, dtype_name, readonly, to_array};
+use numpy::{Complex32, Complex64};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
-use std::mem::MaybeUninit;
-
-/// A new, uninitialised C-contiguous array from `numpy.empty` (a MemoryError
-/// when it cannot be allocated).
-fn empty_array<'py, T: numpy::Element>(
-    py: Python<'py>,
-    shape: &[usize],
-) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
-    let empty = py.import("numpy")?.getattr("empty")?;
-    let array = empty.call1((PyTuple::new(py, shape)?, numpy::dtype::<T>(py)))?;
-    Ok(array.cast_into::<PyArrayDyn<T>>()?)
-}
-
-/// The elements of a fresh array from [`empty_array`], for a kernel to write.
-///
-/// # Safety
-/// `array` must be C-contiguous with `len` elements and not yet visible to
-/// any other code, and the slice must be dropped before the array is.
-unsafe fn uninit_elements<'a, T: numpy::Element>(
-    array: &Bound<'_, PyArrayDyn<T>>,
-    len: usize,
-) -> &'a mut [MaybeUninit<T>] {
-    if len == 0 {
-        return &mut [];
-    }
-    // SAFETY: the caller's contract; MaybeUninit<T> has T's layout and
-    // admits uninitialised memory.
-    unsafe { std::slice::from_raw_parts_mut(array.data().cast::<MaybeUninit<T>>(), len) }
-}
 
 fn pairs(pad_width: &[(u64, u64)]) -> Vec<[u64; 2]> {
     pad_width.iter().map(|&(b, a)| [b, a]).collect()
@@ -85,14 +58,13 @@ fn _pad<'py>(
                 flat.chunks_exact(2).map(|c| [c[0], c[1]]).collect()
             }
         };
-        let out = empty_array::<T>(py, plan.out_shape())?;
-        // SAFETY: `out` is fresh from numpy.empty with the plan's shape and
-        // lives until the end of this function.
-        let elements = unsafe { uninit_elements(&out, plan.out_len()) };
-        detach_run_sized(py, workers, plan.out_len(), || {
-            pad::pad_into(&view, &plan, &constants, elements)
+        let out = detach_run_sized(py, workers, plan.out_len(), || -> Result<Vec<T>> {
+            let mut out = uninit::<T>(plan.out_len())?;
+            pad::pad_into(&view, &plan, &constants, &mut out)?;
+            // SAFETY: pad_into wrote every element (it returned Ok).
+            Ok(unsafe { assume_init(out) })
         })??;
-        Ok(out.into_any())
+        to_array(py, plan.out_shape(), out)
     })
 }
 
@@ -112,13 +84,13 @@ fn _pad_backward<'py>(
         let input = readonly::<T>(grad, "grad")?;
         let view = input.as_array();
         let plan = PadPlan::backward(view.shape(), &pairs(&pad_width), boundary, "grad")?;
-        let out = empty_array::<T>(py, plan.in_shape())?;
-        // SAFETY: as in `_pad`.
-        let elements = unsafe { uninit_elements(&out, plan.in_len()) };
-        detach_run_sized(py, workers, plan.out_len(), || {
-            pad::pad_backward_into(&view, &plan, elements)
+        let out = detach_run_sized(py, workers, plan.out_len(), || -> Result<Vec<T>> {
+            let mut out = uninit::<T>(plan.in_len())?;
+            pad::pad_backward_into(&view, &plan, &mut out)?;
+            // SAFETY: pad_backward_into wrote every element (it returned Ok).
+            Ok(unsafe { assume_init(out) })
         })??;
-        Ok(out.into_any())
+        to_array(py, plan.in_shape(), out)
     })
 }
 

@@ -6,24 +6,12 @@ use crate::dispatch_dtype;
 use crate::error::{Error, Result};
 use crate::pool::params::fmt_tuple;
 use crate::pool::{self, AdaptiveGeometry, LpNorm, PlaneShape, PoolGeometry};
-use crate::py::{detach_run_sized, dtype_name, readonly};
-use ndarray::{Array, IxDyn};
-use numpy::{IntoPyArray, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use crate::py::{detach_run_sized, dtype_name, readonly, to_array};
+use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use std::mem::MaybeUninit;
 
 type Out<'py> = Bound<'py, PyAny>;
-
-/// A new C-contiguous array of `shape` holding `data`.
-fn to_array<'py, T: numpy::Element>(
-    py: Python<'py>,
-    shape: &[usize],
-    data: Vec<T>,
-) -> PyResult<Out<'py>> {
-    let array = Array::from_shape_vec(IxDyn(shape), data)
-        .map_err(|e| Error::value(format!("internal shape error: {e}")))?;
-    Ok(array.into_pyarray(py).into_any())
-}
 
 /// Runs `f` on the array's elements in C order (copying only when the array
 /// is not already C-contiguous).
