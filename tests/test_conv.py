@@ -532,6 +532,10 @@ def relative_error(got: np.ndarray, want: np.ndarray) -> float:
         ((1, 64, 56, 56), (128, 64, 3, 3), 2, 1, 1),
         ((1, 32, 48, 48), (64, 16, 3, 3), 2, 1, 2),
         ((1, 128, 28, 28), (128, 128, 1, 1), 1, 0, 1),
+        # The direct forward kernel summing over several input channels.
+        ((4, 16, 30, 37), (24, 16, 3, 3), 1, 1, 1),
+        ((2, 24, 29, 29), (48, 12, 5, 5), 1, 2, 2),
+        ((1, 96, 28, 28), (32, 96, 3, 3), 1, 1, 1),
     ],
 )
 def test_relative_error_bounds_at_realistic_sizes(

@@ -10,7 +10,10 @@
 //! and keep a block of outputs in registers:
 //!
 //! - forward: 4 output channels × up to 3 vectors of 8 output columns of
-//!   one output row, the taps' weights broadcast (12 accumulators);
+//!   one output row, the taps' weights broadcast (12 accumulators); the
+//!   same kernel sums over several input channels per group for the
+//!   float32 forward pass of narrow layers ([`forward_applies`]), where it
+//!   beats im2col + GEMM;
 //! - input gradient (stride 1): the adjoint is a correlation of the
 //!   zero-padded output gradient with the flipped kernel, summed over the
 //!   group's output channels: 2 input rows × up to 4 vectors accumulate
@@ -46,7 +49,12 @@ fn flat(g: &ConvGeometry) -> bool {
 /// source that stays near the size of the input and output (a huge padding
 /// with a huge stride goes to the other paths).
 fn applies_common(g: &ConvGeometry) -> bool {
-    g.in_per_group() == 1
+    applies_up_to(g, 1)
+}
+
+/// [`applies_common`] with up to `max_in` input channels per group.
+fn applies_up_to(g: &ConvGeometry, max_in: usize) -> bool {
+    g.in_per_group() <= max_in
         && g.out_per_group() >= 2
         && g.stride[2] == 1
         && flat(g)
@@ -58,6 +66,32 @@ fn applies_common(g: &ConvGeometry) -> bool {
 pub fn applies(g: &ConvGeometry) -> bool {
     applies_common(g)
 }
+
+/// Whether [`forward`] applies to `g`: as [`applies`], or with several
+/// input channels per group (whose planes each output block sums over)
+/// where that beats im2col + GEMM. Measured single-threaded and on two
+/// threads, float32, interleaved (time against the GEMM path; the same
+/// bits while the GEMM's K = C_in/g × taps stays within one 512-deep
+/// block): 3×3 pad 1 (8, C, 56, 56)→C' for C = 2 … 32 0.69–0.78×,
+/// (8, C, 28, 28)→C 48, 64, 96 and 128 0.70–0.91×, (8, 64, 14, 14)→64
+/// 0.85×, (8, 32, 7, 7)→32 0.80×, but (8, 64, 7, 7)→64 1.17× and
+/// (8, 128, 14, 14)→256 1.20×: a narrow output row fills few vector lanes
+/// while every input channel costs the same loads. 1×1 layers stay GEMM
+/// (1.3–1.8× slower direct), and so does every layer with several input
+/// channels where the SIMD kernels do not run (float64, or no AVX2): the
+/// portable loops are no match for the GEMM's micro-kernels.
+pub fn forward_applies<T: 'static>(g: &ConvGeometry, level: Level) -> bool {
+    let (cig, out_w) = (g.in_per_group(), g.out_size[2]);
+    let wide_enough = cig <= 32 || (cig <= 64 && out_w >= 14) || (cig <= 128 && out_w >= 28);
+    applies_common(g)
+        || (use_avx2::<T>(level) && g.kernel_volume() > 1 && wide_enough && applies_up_to(g, 128))
+}
+
+/// Input channels per group below which the forward pass of a 3×3 layer
+/// takes [`forward`] rather than Winograd, where both apply: (8, 24, 56,
+/// 56)→24 0.86–0.90× the Winograd time, (8, 32, 56, 56)→32 0.98–1.01×,
+/// (8, 64, 28, 28)→64 1.07–1.15×.
+pub const BEFORE_WINOGRAD_BELOW: usize = 32;
 
 /// Whether [`input_grad`] applies to `g` (unit stride on both axes).
 pub fn input_grad_applies(g: &ConvGeometry) -> bool {
@@ -108,8 +142,13 @@ struct Planes<'a, T: Clone> {
 
 impl<T: Clone> Planes<'_, T> {
     fn plane(&self, i: usize) -> &[T] {
+        self.planes(i, 1)
+    }
+
+    /// Planes `first .. first + count`, consecutive.
+    fn planes(&self, first: usize, count: usize) -> &[T] {
         let len = self.rows * self.cols;
-        &self.data[i * len..][..len]
+        &self.data[first * len..][..count * len]
     }
 }
 
@@ -254,14 +293,24 @@ impl Shape {
     }
 }
 
-/// out[b] (out_h × out_w each, `count` planes) = bias[b] + Σ taps
-/// w[b, tap] × shifted `src` (one plane): the forward pass of the output
-/// channels sharing one input channel.
-fn forward_planes<T: Real>(level: Level, s: &Shape, src: &[T], w: &[T], bias: &[T], out: &mut [T]) {
+/// out[b] (out_h × out_w each, `count` planes) = bias[b] + Σ over the
+/// `channels` source planes c and taps of w[b, c, tap] × shifted `src[c]`:
+/// the forward pass of the output channels of one group.
+fn forward_planes<T: Real>(
+    level: Level,
+    s: &Shape,
+    channels: usize,
+    src: &[T],
+    w: &[T],
+    bias: &[T],
+    out: &mut [T],
+) {
     let count = bias.len();
     let out_vol = s.out_h * s.out_w;
-    assert!(w.len() == count * s.taps() && out.len() == count * out_vol);
-    s.check_source(src.len());
+    let plane = s.rows * s.cols;
+    assert!(w.len() == count * channels * s.taps() && out.len() == count * out_vol);
+    assert!(channels >= 1 && src.len() >= channels * plane);
+    s.check_source(plane);
     #[cfg(target_arch = "x86_64")]
     if use_avx2::<T>(level) {
         // SAFETY: T is f32 (use_avx2 checked it), and `level` says the CPU
@@ -270,27 +319,30 @@ fn forward_planes<T: Real>(level: Level, s: &Shape, src: &[T], w: &[T], bias: &[
         unsafe {
             let (src, w, bias, out) = (as_f32(src), as_f32(w), as_f32(bias), as_f32_mut(out));
             if level >= Level::Avx512 {
-                forward_simd::forward_planes_avx512(s, src, w, bias, out);
+                forward_simd::forward_planes_avx512(s, channels, src, w, bias, out);
             } else {
-                forward_simd::forward_planes_avx2(s, src, w, bias, out);
+                forward_simd::forward_planes_avx2(s, channels, src, w, bias, out);
             }
         }
         return;
     }
     let _ = level;
-    for ((w_c, &b), o_plane) in w
-        .chunks_exact(s.taps())
+    for ((w_b, &b), o_plane) in w
+        .chunks_exact(channels * s.taps())
         .zip(bias)
         .zip(out.chunks_exact_mut(out_vol))
     {
         for (oh, o_row) in o_plane.chunks_exact_mut(s.out_w).enumerate() {
             o_row.fill(b);
-            for kh in 0..s.kernel_h {
-                let src_row = &src[(oh * s.stride_h + kh * s.dilation_h) * s.cols..][..s.cols];
-                for kw in 0..s.kernel_w {
-                    let v = w_c[kh * s.kernel_w + kw];
-                    for (o, &x) in o_row.iter_mut().zip(&src_row[kw * s.dilation_w..]) {
-                        *o = *o + v * x;
+            for (w_c, src_c) in w_b.chunks_exact(s.taps()).zip(src.chunks_exact(plane)) {
+                for kh in 0..s.kernel_h {
+                    let src_row =
+                        &src_c[(oh * s.stride_h + kh * s.dilation_h) * s.cols..][..s.cols];
+                    for kw in 0..s.kernel_w {
+                        let v = w_c[kh * s.kernel_w + kw];
+                        for (o, &x) in o_row.iter_mut().zip(&src_row[kw * s.dilation_w..]) {
+                            *o = *o + v * x;
+                        }
                     }
                 }
             }
@@ -413,10 +465,10 @@ fn forward_shape(g: &ConvGeometry, rows: usize, cols: usize) -> Shape {
     }
 }
 
-/// out = conv(input, weight) + bias for a geometry where [`applies`];
-/// padding follows `g.boundary`. Tasks are (sample, group) pieces of the
-/// output, in parallel when `parallel`. Returns false, with `out`
-/// untouched, when the padded input cannot be allocated.
+/// out = conv(input, weight) + bias for a geometry where
+/// [`forward_applies`]; padding follows `g.boundary`. Tasks are (sample,
+/// group) pieces of the output, in parallel when `parallel`. Returns false,
+/// with `out` untouched, when the padded input cannot be allocated.
 pub fn forward<T: Real>(
     level: Level,
     g: &ConvGeometry,
@@ -430,33 +482,53 @@ pub fn forward<T: Real>(
         return false;
     };
     let shape = forward_shape(g, planes.rows, planes.cols);
-    let cog = g.out_per_group();
+    let (cig, cog) = (g.in_per_group(), g.out_per_group());
     let taps = shape.taps();
     let zeros = vec![zero::<T>(); cog];
-    let task = |i: usize, o_ng: &mut [T]| {
-        let group = i % g.groups;
-        let oc = group * cog;
-        let b = bias.map_or(&zeros[..], |b| &b[oc..oc + cog]);
-        // One input channel per group: input channel `group` of sample n.
-        let src = planes.plane(i);
+    let out_vol = shape.out_h * shape.out_w;
+    // Blocks of output channels: whole groups when there are (sample,
+    // group) tasks enough for the threads, else one block per thread
+    // (multiples of 4, so the kernels' channel blocks stay full: 24
+    // channels in blocks of 8 ran a batch-1 layer at two thirds of the
+    // speed of two blocks of 12). Each output is one block's, summed in one
+    // fixed order, so the split leaves the bits alone.
+    let tasks = g.batch * g.groups;
+    let wanted = if parallel {
+        rayon::current_num_threads().div_ceil(tasks.max(1))
+    } else {
+        1
+    };
+    let block = cog.div_ceil(wanted).next_multiple_of(4).min(cog).max(1);
+    let task = |i: usize, j: usize, o: &mut [T]| {
+        let (n, group) = (i / g.groups, i % g.groups);
+        let oc = group * cog + j * block;
+        let count = o.len() / out_vol.max(1);
+        let b = bias.map_or(&zeros[..count], |b| &b[oc..oc + count]);
+        // The group's input channels of sample n.
+        let src = planes.planes(n * g.in_channels + group * cig, cig);
         forward_planes(
             level,
             &shape,
+            cig,
             src,
-            &weight[oc * taps..][..cog * taps],
+            &weight[oc * cig * taps..][..count * cig * taps],
             b,
-            o_ng,
+            o,
         );
     };
-    let piece = cog * shape.out_h * shape.out_w;
+    let piece = cog * out_vol;
     if parallel {
-        out.par_chunks_mut(piece)
-            .enumerate()
-            .for_each(|(i, p)| task(i, p));
+        out.par_chunks_mut(piece).enumerate().for_each(|(i, o_ng)| {
+            o_ng.par_chunks_mut(block * out_vol)
+                .enumerate()
+                .for_each(|(j, o)| task(i, j, o));
+        });
     } else {
-        out.chunks_mut(piece)
-            .enumerate()
-            .for_each(|(i, p)| task(i, p));
+        for (i, o_ng) in out.chunks_mut(piece).enumerate() {
+            for (j, o) in o_ng.chunks_mut(block * out_vol).enumerate() {
+                task(i, j, o);
+            }
+        }
     }
     true
 }
@@ -1079,6 +1151,7 @@ mod forward_simd {
     #[allow(clippy::too_many_arguments)]
     unsafe fn forward_strip<L: Lanes, const B: usize, const V: usize, const MASKED: bool>(
         s: &Shape,
+        channels: usize,
         src: *const f32,
         w: *const f32,
         bias: *const f32,
@@ -1088,30 +1161,35 @@ mod forward_simd {
         m: L::Mask,
     ) {
         let taps = s.taps();
+        let (plane, w_stride) = (s.rows * s.cols, channels * taps);
         let out_vol = s.out_h * s.out_w;
         let lanes = L::LANES;
         // SAFETY: (whole body) the caller checked every tap of every output
-        // of the plane stays inside src (Shape::check_source) and that
-        // w, bias and out hold B channels; the last vector's lanes past
-        // the row are masked off (neither read nor written) when MASKED.
+        // of a plane stays inside it (Shape::check_source), that src holds
+        // `channels` planes and that w, bias and out hold B channels; the
+        // last vector's lanes past the row are masked off (neither read nor
+        // written) when MASKED.
         unsafe {
             let mut acc: [[L; V]; B] = std::array::from_fn(|b| [L::splat(*bias.add(b)); V]);
-            for kh in 0..s.kernel_h {
-                let row = src.add((oh * s.stride_h + kh * s.dilation_h) * s.cols + col);
-                let w_row = w.add(kh * s.kernel_w);
-                for kw in 0..s.kernel_w {
-                    let p = row.add(kw * s.dilation_w);
-                    let xs: [L; V] = std::array::from_fn(|v| {
-                        if MASKED && v + 1 == V {
-                            L::load_masked(p.add(lanes * v), m)
-                        } else {
-                            L::load(p.add(lanes * v))
-                        }
-                    });
-                    for (b, acc_b) in acc.iter_mut().enumerate() {
-                        let wv = L::splat(*w_row.add(b * taps + kw));
-                        for (a, &x) in acc_b.iter_mut().zip(&xs) {
-                            *a = L::fma(wv, x, *a);
+            for c in 0..channels {
+                let (src_c, w_c) = (src.add(c * plane), w.add(c * taps));
+                for kh in 0..s.kernel_h {
+                    let row = src_c.add((oh * s.stride_h + kh * s.dilation_h) * s.cols + col);
+                    let w_row = w_c.add(kh * s.kernel_w);
+                    for kw in 0..s.kernel_w {
+                        let p = row.add(kw * s.dilation_w);
+                        let xs: [L; V] = std::array::from_fn(|v| {
+                            if MASKED && v + 1 == V {
+                                L::load_masked(p.add(lanes * v), m)
+                            } else {
+                                L::load(p.add(lanes * v))
+                            }
+                        });
+                        for (b, acc_b) in acc.iter_mut().enumerate() {
+                            let wv = L::splat(*w_row.add(b * w_stride + kw));
+                            for (a, &x) in acc_b.iter_mut().zip(&xs) {
+                                *a = L::fma(wv, x, *a);
+                            }
                         }
                     }
                 }
@@ -1135,6 +1213,7 @@ mod forward_simd {
     #[inline(always)]
     unsafe fn forward_block<L: Lanes, const B: usize, const VMAX: usize>(
         s: &Shape,
+        channels: usize,
         src: *const f32,
         w: *const f32,
         bias: *const f32,
@@ -1147,7 +1226,9 @@ mod forward_simd {
             for oh in 0..s.out_h {
                 let mut col = 0;
                 while col + VMAX * lanes <= s.out_w {
-                    forward_strip::<L, B, VMAX, false>(s, src, w, bias, out, oh, col, full);
+                    forward_strip::<L, B, VMAX, false>(
+                        s, channels, src, w, bias, out, oh, col, full,
+                    );
                     col += VMAX * lanes;
                 }
                 let rest = s.out_w - col;
@@ -1159,12 +1240,24 @@ mod forward_simd {
                 let partial = !rest.is_multiple_of(lanes);
                 let m = L::mask(rest - lanes * (vectors - 1));
                 match (vectors, partial) {
-                    (1, false) => forward_strip::<L, B, 1, false>(s, src, w, bias, out, oh, col, m),
-                    (1, true) => forward_strip::<L, B, 1, true>(s, src, w, bias, out, oh, col, m),
-                    (2, false) => forward_strip::<L, B, 2, false>(s, src, w, bias, out, oh, col, m),
-                    (2, true) => forward_strip::<L, B, 2, true>(s, src, w, bias, out, oh, col, m),
-                    (_, false) => forward_strip::<L, B, 3, false>(s, src, w, bias, out, oh, col, m),
-                    (_, true) => forward_strip::<L, B, 3, true>(s, src, w, bias, out, oh, col, m),
+                    (1, false) => {
+                        forward_strip::<L, B, 1, false>(s, channels, src, w, bias, out, oh, col, m)
+                    }
+                    (1, true) => {
+                        forward_strip::<L, B, 1, true>(s, channels, src, w, bias, out, oh, col, m)
+                    }
+                    (2, false) => {
+                        forward_strip::<L, B, 2, false>(s, channels, src, w, bias, out, oh, col, m)
+                    }
+                    (2, true) => {
+                        forward_strip::<L, B, 2, true>(s, channels, src, w, bias, out, oh, col, m)
+                    }
+                    (_, false) => {
+                        forward_strip::<L, B, 3, false>(s, channels, src, w, bias, out, oh, col, m)
+                    }
+                    (_, true) => {
+                        forward_strip::<L, B, 3, true>(s, channels, src, w, bias, out, oh, col, m)
+                    }
                 }
             }
         }
@@ -1175,13 +1268,14 @@ mod forward_simd {
     #[inline(always)]
     unsafe fn forward_planes<L: Lanes, const BMAX: usize, const VMAX: usize>(
         s: &Shape,
+        channels: usize,
         src: &[f32],
         w: &[f32],
         bias: &[f32],
         out: &mut [f32],
     ) {
         let count = bias.len();
-        let taps = s.taps();
+        let taps = channels * s.taps();
         let out_vol = s.out_h * s.out_w;
         let (src, w, bias, out) = (src.as_ptr(), w.as_ptr(), bias.as_ptr(), out.as_mut_ptr());
         let mut c = 0;
@@ -1191,22 +1285,22 @@ mod forward_simd {
             let at = |c: usize| (w.add(c * taps), bias.add(c), out.add(c * out_vol));
             while c + BMAX <= count {
                 let (w, b, o) = at(c);
-                forward_block::<L, BMAX, VMAX>(s, src, w, b, o);
+                forward_block::<L, BMAX, VMAX>(s, channels, src, w, b, o);
                 c += BMAX;
             }
             if c + 4 <= count {
                 let (w, b, o) = at(c);
-                forward_block::<L, 4, VMAX>(s, src, w, b, o);
+                forward_block::<L, 4, VMAX>(s, channels, src, w, b, o);
                 c += 4;
             }
             if c + 2 <= count {
                 let (w, b, o) = at(c);
-                forward_block::<L, 2, VMAX>(s, src, w, b, o);
+                forward_block::<L, 2, VMAX>(s, channels, src, w, b, o);
                 c += 2;
             }
             if c < count {
                 let (w, b, o) = at(c);
-                forward_block::<L, 1, VMAX>(s, src, w, b, o);
+                forward_block::<L, 1, VMAX>(s, channels, src, w, b, o);
             }
         }
     }
@@ -1221,13 +1315,14 @@ mod forward_simd {
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn forward_planes_avx2(
         s: &Shape,
+        channels: usize,
         src: &[f32],
         w: &[f32],
         bias: &[f32],
         out: &mut [f32],
     ) {
         // SAFETY: this fn's contract.
-        unsafe { forward_planes::<Avx2, 3, 3>(s, src, w, bias, out) }
+        unsafe { forward_planes::<Avx2, 3, 3>(s, channels, src, w, bias, out) }
     }
 
     /// AVX-512 F: 8 channels × 2 vectors of 16, 16 accumulators in the 32
@@ -1239,12 +1334,13 @@ mod forward_simd {
     #[target_feature(enable = "avx512f,fma")]
     pub(super) unsafe fn forward_planes_avx512(
         s: &Shape,
+        channels: usize,
         src: &[f32],
         w: &[f32],
         bias: &[f32],
         out: &mut [f32],
     ) {
         // SAFETY: this fn's contract.
-        unsafe { forward_planes::<Avx512, 8, 2>(s, src, w, bias, out) }
+        unsafe { forward_planes::<Avx512, 8, 2>(s, channels, src, w, bias, out) }
     }
 }

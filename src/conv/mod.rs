@@ -553,12 +553,15 @@ pub fn forward<T: Real>(
     if path == Path::Reference {
         return reference::forward(g, input, weight, bias, out);
     }
-    if takes_winograd(g, path, input, weight) {
+    // The direct kernels, unless their padded copy of the input cannot be
+    // allocated (then GEMM, whose scratch is tile-sized); before Winograd
+    // for few input channels (see `few::BEFORE_WINOGRAD_BELOW`).
+    let direct = few::forward_applies::<T>(g, simd::level()) && path != Path::Winograd;
+    let direct_first = direct && g.in_per_group() < few::BEFORE_WINOGRAD_BELOW;
+    if !direct_first && takes_winograd(g, path, input, weight) {
         return winograd::forward(g, input, weight, bias, out);
     }
-    // The few-channel kernels, unless their padded copy of the input
-    // cannot be allocated (then GEMM, whose scratch is tile-sized).
-    if few::applies(g)
+    if direct
         && few::forward(
             simd::level(),
             g,
