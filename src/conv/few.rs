@@ -81,10 +81,11 @@ pub fn applies(g: &ConvGeometry) -> bool {
 /// channels where the SIMD kernels do not run (float64, or no AVX2): the
 /// portable loops are no match for the GEMM's micro-kernels.
 pub fn forward_applies<T: 'static>(g: &ConvGeometry, level: Level) -> bool {
-    let (cig, out_w) = (g.in_per_group(), g.out_size[2]);
-    let wide_enough = cig <= 32 || (cig <= 64 && out_w >= 14) || (cig <= 128 && out_w >= 28);
     applies_common(g)
-        || (use_avx2::<T>(level) && g.kernel_volume() > 1 && wide_enough && applies_up_to(g, 128))
+        || (use_avx2::<T>(level)
+            && g.kernel_volume() > 1
+            && wide_enough(g.in_per_group(), g.out_size[2])
+            && applies_up_to(g, 128))
 }
 
 /// Input channels per group below which the forward pass of a 3×3 layer
@@ -96,6 +97,37 @@ pub const BEFORE_WINOGRAD_BELOW: usize = 32;
 /// Whether [`input_grad`] applies to `g` (unit stride on both axes).
 pub fn input_grad_applies(g: &ConvGeometry) -> bool {
     applies_common(g) && g.stride[1] == 1 && adjoint_size(g).is_some()
+}
+
+/// [`input_grad_applies`], or with several input channels per group: the
+/// adjoint is then the forward kernel run on the padded output gradient
+/// (summing over the group's output channels, for a block of its input
+/// channels), where that beats im2col's GEMM + col2im. Measured as
+/// [`forward_applies`] (time against the GEMM path, one and two threads):
+/// (8, 16, 56, 56)→16 3×3 0.44–0.50×, (1, 16, 112, 112)→16 0.50–0.53×,
+/// (8, 8, 64, 64)→16 0.46–0.56×, 5×5 (8, 32, 28, 28)→64 0.68×, (8, 128,
+/// 28, 28)→128 0.89–0.92×, (8, 64, 14, 14)→64 0.78–0.81×; but with 3
+/// input channels ((8, 3, 224, 224)→64 3×3) 2.2–2.5×: the kernel's blocks
+/// of output planes, here the input channels, must be full. So: float32
+/// with the SIMD kernels, not 1×1, at least 8 input channels per group,
+/// and [`forward_applies`]'s rule on the output channels per group (the
+/// adjoint's summed channels) and the input width.
+pub fn input_grad_applies_simd<T: 'static>(g: &ConvGeometry, level: Level) -> bool {
+    let (cig, cog, in_w) = (g.in_per_group(), g.out_per_group(), g.in_size[2]);
+    input_grad_applies(g)
+        || (use_avx2::<T>(level)
+            && g.kernel_volume() > 1
+            && (8..=128).contains(&cig)
+            && wide_enough(cog, in_w)
+            && applies_up_to(g, 128)
+            && g.stride[1] == 1
+            && adjoint_size(g).is_some())
+}
+
+/// Whether a direct kernel summing over `channels` source planes for
+/// output rows `width` wide beats the GEMM (see [`forward_applies`]).
+fn wide_enough(channels: usize, width: usize) -> bool {
+    channels <= 32 || (channels <= 64 && width >= 14) || (channels <= 128 && width >= 28)
 }
 
 /// Rows and columns of the input a forward pass reads, counted from the
@@ -486,22 +518,9 @@ pub fn forward<T: Real>(
     let taps = shape.taps();
     let zeros = vec![zero::<T>(); cog];
     let out_vol = shape.out_h * shape.out_w;
-    // Blocks of output channels: whole groups when there are (sample,
-    // group) tasks enough for the threads, else one block per thread
-    // (multiples of 4, so the kernels' channel blocks stay full: 24
-    // channels in blocks of 8 ran a batch-1 layer at two thirds of the
-    // speed of two blocks of 12). Each output is one block's, summed in one
-    // fixed order, so the split leaves the bits alone.
-    let tasks = g.batch * g.groups;
-    let wanted = if parallel {
-        rayon::current_num_threads().div_ceil(tasks.max(1))
-    } else {
-        1
-    };
-    let block = cog.div_ceil(wanted).next_multiple_of(4).min(cog).max(1);
-    let task = |i: usize, j: usize, o: &mut [T]| {
+    let task = |i: usize, first: usize, o: &mut [T]| {
         let (n, group) = (i / g.groups, i % g.groups);
-        let oc = group * cog + j * block;
+        let oc = group * cog + first;
         let count = o.len() / out_vol.max(1);
         let b = bias.map_or(&zeros[..count], |b| &b[oc..oc + count]);
         // The group's input channels of sample n.
@@ -516,27 +535,54 @@ pub fn forward<T: Real>(
             o,
         );
     };
-    let piece = cog * out_vol;
-    if parallel {
-        out.par_chunks_mut(piece).enumerate().for_each(|(i, o_ng)| {
-            o_ng.par_chunks_mut(block * out_vol)
-                .enumerate()
-                .for_each(|(j, o)| task(i, j, o));
-        });
-    } else {
-        for (i, o_ng) in out.chunks_mut(piece).enumerate() {
-            for (j, o) in o_ng.chunks_mut(block * out_vol).enumerate() {
-                task(i, j, o);
-            }
-        }
-    }
+    channel_blocks(out, cog, out_vol, g.batch * g.groups, parallel, task);
     true
 }
 
-/// grad_input of a geometry where [`input_grad_applies`] (stride 1, zero
+/// Runs `task(i, first, planes)` over `out` (tasks × `count` planes of
+/// `plane` elements), each task's planes in blocks of channels `first ..`:
+/// whole tasks when there are enough for the threads, else one block per
+/// thread (multiples of 4, so the kernels' channel blocks stay full: 24
+/// channels in blocks of 8 ran a batch-1 layer at two thirds of the speed
+/// of two blocks of 12). Each output plane is one block's, summed in one
+/// fixed order, so the split leaves the bits alone.
+fn channel_blocks<T: Send>(
+    out: &mut [T],
+    count: usize,
+    plane: usize,
+    tasks: usize,
+    parallel: bool,
+    task: impl Fn(usize, usize, &mut [T]) + Sync,
+) {
+    let wanted = if parallel {
+        rayon::current_num_threads().div_ceil(tasks.max(1))
+    } else {
+        1
+    };
+    let block = count.div_ceil(wanted).next_multiple_of(4).min(count).max(1);
+    let piece = (count * plane).max(1);
+    let part = (block * plane).max(1);
+    if parallel {
+        out.par_chunks_mut(piece).enumerate().for_each(|(i, o_ng)| {
+            o_ng.par_chunks_mut(part)
+                .enumerate()
+                .for_each(|(j, o)| task(i, j * block, o));
+        });
+    } else {
+        for (i, o_ng) in out.chunks_mut(piece).enumerate() {
+            for (j, o) in o_ng.chunks_mut(part).enumerate() {
+                task(i, j * block, o);
+            }
+        }
+    }
+}
+
+/// grad_input of a geometry where [`input_grad_applies_simd`] (stride 1, zero
 /// padding): per (sample, group), the group's output-gradient planes are
 /// copied with a border of (K − 1)·D zeros, and the input gradient is
 /// their correlation with the flipped kernels, summed over the channels.
+/// Returns false, with `grad_input` untouched, when the padded copies of
+/// several input channels per group cannot be allocated.
 pub fn input_grad<T: Real>(
     level: Level,
     g: &ConvGeometry,
@@ -544,7 +590,7 @@ pub fn input_grad<T: Real>(
     grad_output: &[T],
     grad_input: &mut [T],
     parallel: bool,
-) {
+) -> bool {
     let [_, h, w] = g.in_size;
     let [_, kh_, kw_] = g.kernel;
     let [_, oh_, ow_] = g.out_size;
@@ -554,13 +600,19 @@ pub fn input_grad<T: Real>(
     // are never stored).
     let rows = h + (kh_ - 1) * dh;
     let cols = w.next_multiple_of(8) + (kw_ - 1) * dw;
-    let cog = g.out_per_group();
+    let (cig, cog) = (g.in_per_group(), g.out_per_group());
     let taps = kh_ * kw_;
-    // flipped[oc][kh][kw] = weight[oc][KH-1-kh][KW-1-kw].
-    let flipped: Vec<T> = weight
-        .chunks_exact(taps)
-        .flat_map(|w_c| w_c.iter().rev().copied())
-        .collect();
+    // flipped[ic][oc][kh][kw] = weight[group·cog + oc][c][KH-1-kh][KW-1-kw]
+    // for input channel ic = group·cig + c: each input channel's kernels
+    // over its group's output channels, contiguous.
+    let mut flipped: Vec<T> = Vec::with_capacity(weight.len());
+    for ic in 0..g.in_channels {
+        let (group, c) = (ic / cig, ic % cig);
+        for oc in group * cog..(group + 1) * cog {
+            let w_c = &weight[(oc * cig + c) * taps..][..taps];
+            flipped.extend(w_c.iter().rev().copied());
+        }
+    }
     let shape = Shape {
         kernel_h: kh_,
         kernel_w: kw_,
@@ -596,15 +648,9 @@ pub fn input_grad<T: Real>(
     let lo = shift.clamp(0, cols as isize) as usize;
     let hi = (shift + ow_ as isize).clamp(lo as isize, cols as isize) as usize;
     let first = (lo as isize - shift).max(0) as usize;
-    let task = |i: usize, dx: &mut [T], padded: &mut Vec<T>| {
-        let dy_ng = &grad_output[i * cog * oh_ * ow_..][..cog * oh_ * ow_];
-        // The zero border is the same for every sample: it is written
-        // when the buffer is made, and each sample rewrites only the
-        // grad_output part.
-        if padded.len() != cog * rows * cols {
-            padded.clear();
-            padded.resize(cog * rows * cols, zero::<T>());
-        }
+    // Copies the output-gradient planes `dy` (count × OH × OW) into
+    // `padded` (count × rows × cols), whose zero border is already there.
+    let pad_planes = |dy_ng: &[T], padded: &mut [T]| {
         if hi > lo {
             for (q, dy) in padded
                 .chunks_exact_mut(rows * cols)
@@ -617,16 +663,70 @@ pub fn input_grad<T: Real>(
                 }
             }
         }
-        let group = i % g.groups;
+    };
+    let plane = h * w;
+    if cig > 1 {
+        // Every input channel of a group reads the same padded planes:
+        // they are made once, for the whole batch. Then the adjoint is the
+        // forward kernel run on them (the group's output channels are its
+        // input channels, the flipped kernels its weights), in blocks of
+        // input channels.
+        let q_len = rows * cols;
+        let Ok(mut padded) =
+            crate::buffer::try_filled(g.batch * g.out_channels * q_len, zero::<T>())
+        else {
+            return false;
+        };
+        let fill = |(p, q): (usize, &mut [T])| {
+            pad_planes(&grad_output[p * oh_ * ow_..][..oh_ * ow_], q);
+        };
+        if parallel {
+            padded
+                .par_chunks_mut(q_len.max(1))
+                .enumerate()
+                .for_each(fill);
+        } else {
+            padded.chunks_mut(q_len.max(1)).enumerate().for_each(fill);
+        }
+        let zeros = vec![zero::<T>(); cig];
+        let dx_task = |i: usize, first: usize, dx: &mut [T]| {
+            let (n, group) = (i / g.groups, i % g.groups);
+            let count = dx.len() / plane.max(1);
+            let ic = group * cig + first;
+            let src = &padded[(n * g.out_channels + group * cog) * q_len..][..cog * q_len];
+            let w_b = &flipped[ic * cog * taps..][..count * cog * taps];
+            forward_planes(level, &shape, cog, src, w_b, &zeros[..count], dx);
+        };
+        channel_blocks(
+            grad_input,
+            cig,
+            plane,
+            g.batch * g.groups,
+            parallel,
+            dx_task,
+        );
+        return true;
+    }
+    let task = |i: usize, dx: &mut [T], padded: &mut Vec<T>| {
+        let dy_ng = &grad_output[i * cog * oh_ * ow_..][..cog * oh_ * ow_];
+        // The zero border is the same for every sample: it is written
+        // when the buffer is made, and each sample rewrites only the
+        // grad_output part.
+        if padded.len() != cog * rows * cols {
+            padded.clear();
+            padded.resize(cog * rows * cols, zero::<T>());
+        }
+        pad_planes(dy_ng, padded);
+        // One input channel per group: plane i is input channel i % C_in.
+        let ic = i % g.in_channels;
         sum_planes(
             level,
             &shape,
             padded,
-            &flipped[group * cog * taps..][..cog * taps],
+            &flipped[ic * cog * taps..][..cog * taps],
             dx,
         );
     };
-    let plane = h * w;
     if parallel {
         grad_input
             .par_chunks_mut(plane)
@@ -639,6 +739,7 @@ pub fn input_grad<T: Real>(
             .enumerate()
             .for_each(|(i, p)| task(i, p, &mut buf));
     }
+    true
 }
 
 /// Output channels per weight-gradient task: a few, so that a batch of

@@ -677,9 +677,18 @@ pub fn input_grad<T: Real>(
     if takes_winograd(g, path, weight, grad_output) {
         return winograd::input_grad(g, weight, grad_output, grad_input);
     }
-    if few::input_grad_applies(g) && all_finite(weight) {
-        let parallel = split_macs(g.macs());
-        return few::input_grad(simd::level(), g, weight, grad_output, grad_input, parallel);
+    if few::input_grad_applies_simd::<T>(g, simd::level())
+        && all_finite(weight)
+        && few::input_grad(
+            simd::level(),
+            g,
+            weight,
+            grad_output,
+            grad_input,
+            split_macs(g.macs()),
+        )
+    {
+        return;
     }
     let plan = Plan::new::<T>(g);
     if uses_direct(g, path) {
@@ -1010,7 +1019,11 @@ pub fn backward<T: Real>(
     if path == Path::Reference {
         reference::input_grad(g, weight, grad_output, grad_input);
         reference::weight_grad(g, input, grad_output, grad_weight);
-    } else if uses_direct(g, path) || winograd::chosen(g, path) || few::applies(g) {
+    } else if uses_direct(g, path)
+        || winograd::chosen(g, path)
+        || few::applies(g)
+        || few::input_grad_applies_simd::<T>(g, simd::level())
+    {
         input_grad(g, weight, grad_output, grad_input, path);
         weight_grad(g, input, grad_output, grad_weight, path)?;
     } else {
