@@ -536,6 +536,7 @@ def relative_error(got: np.ndarray, want: np.ndarray) -> float:
         ((4, 16, 30, 37), (24, 16, 3, 3), 1, 1, 1),
         ((2, 24, 29, 29), (48, 12, 5, 5), 1, 2, 2),
         ((1, 96, 28, 28), (32, 96, 3, 3), 1, 1, 1),
+        ((3, 8, 33, 35), (16, 4, 3, 3), 1, 1, 2),
     ],
 )
 def test_relative_error_bounds_at_realistic_sizes(

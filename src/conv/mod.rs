@@ -966,7 +966,7 @@ pub fn weight_grad<T: Real>(
     if takes_winograd(g, path, input, grad_output) {
         return winograd::weight_grad(g, input, grad_output, grad_weight);
     }
-    if few::applies(g) {
+    if few::weight_grad_applies_simd::<T>(g, simd::level()) {
         let parallel = split_macs(g.macs());
         if few::weight_grad(simd::level(), g, input, grad_output, grad_weight, parallel) {
             return Ok(());
@@ -1021,7 +1021,7 @@ pub fn backward<T: Real>(
         reference::weight_grad(g, input, grad_output, grad_weight);
     } else if uses_direct(g, path)
         || winograd::chosen(g, path)
-        || few::applies(g)
+        || few::weight_grad_applies_simd::<T>(g, simd::level())
         || few::input_grad_applies_simd::<T>(g, simd::level())
     {
         input_grad(g, weight, grad_output, grad_input, path);
