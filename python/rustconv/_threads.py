@@ -56,7 +56,8 @@ def get_num_threads() -> int:
 
 
 def show_config() -> None:
-    """Print rustconv's version, thread settings, SIMD level and build profile.
+    """Print rustconv's version, thread settings, SIMD level, build profile and how much
+    freed output memory it keeps for reuse (``RUSTCONV_RECYCLE_MIB``).
 
     Examples
     --------
