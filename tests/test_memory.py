@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
 import sys
 from typing import Any, Callable
 
@@ -157,8 +158,6 @@ def test_repeated_large_calls_reuse_their_block_instead_of_growing() -> None:
 
 
 def test_recycling_limit_comes_from_the_environment() -> None:
-    import subprocess
-
     script = (
         "import numpy as np, rustconv, rustconv._rustconv as r;"
         "print(r._config()['recycle_bytes']);"
@@ -168,7 +167,9 @@ def test_recycling_limit_comes_from_the_environment() -> None:
     )
     for value, limit in (("0", 0), ("64", 64 << 20)):
         env = dict(os.environ, RUSTCONV_RECYCLE_MIB=value)
-        proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, check=False
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         lines = proc.stdout.split()
         assert int(lines[0]) == limit
