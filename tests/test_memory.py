@@ -143,7 +143,7 @@ def test_a_recycled_output_block_holds_nothing_of_the_previous_result() -> None:
     np.testing.assert_allclose(again, box3(second), rtol=1e-5)
 
 
-def test_repeated_large_calls_reuse_their_block_instead_of_growing() -> None:
+def test_repeated_large_calls_do_not_grow_memory() -> None:
     image = rng.standard_normal(BIG).astype(np.float32)
     k = np.ones((3, 3), dtype=np.float32)
     for _ in range(3):

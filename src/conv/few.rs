@@ -47,12 +47,13 @@ fn flat(g: &ConvGeometry) -> bool {
 /// One input channel per group and at least two outputs sharing it, unit
 /// stride along W (vector loads of consecutive columns), and a padded
 /// source that stays near the size of the input and output (a huge padding
-/// with a huge stride goes to the other paths).
-fn applies_common(g: &ConvGeometry) -> bool {
+/// with a huge stride goes to the other paths): the geometries every pass
+/// of this module takes, for every element type.
+pub fn applies(g: &ConvGeometry) -> bool {
     applies_up_to(g, 1)
 }
 
-/// [`applies_common`] with up to `max_in` input channels per group.
+/// [`applies`] with up to `max_in` input channels per group.
 fn applies_up_to(g: &ConvGeometry, max_in: usize) -> bool {
     g.in_per_group() <= max_in
         && g.out_per_group() >= 2
@@ -62,30 +63,27 @@ fn applies_up_to(g: &ConvGeometry, max_in: usize) -> bool {
         && padded_size(g).is_some()
 }
 
-/// Whether [`forward`] and [`weight_grad`] apply to `g`.
-pub fn applies(g: &ConvGeometry) -> bool {
-    applies_common(g)
+/// [`applies_up_to`] `max_in` input channels per group, for the SIMD
+/// kernels only (float32 with AVX2 or AVX-512) and never 1×1: with several
+/// input channels the portable loops are no match for the GEMM's
+/// micro-kernels, and a 1×1 layer is a plain GEMM.
+fn several_channels<T: 'static>(g: &ConvGeometry, level: Level, max_in: usize) -> bool {
+    use_avx2::<T>(level) && g.kernel_volume() > 1 && applies_up_to(g, max_in)
 }
 
-/// Whether [`forward`] applies to `g`: as [`applies`], or with several
-/// input channels per group (whose planes each output block sums over)
-/// where that beats im2col + GEMM. Measured single-threaded and on two
-/// threads, float32, interleaved (time against the GEMM path; the same
-/// bits while the GEMM's K = C_in/g × taps stays within one 512-deep
-/// block): 3×3 pad 1 (8, C, 56, 56)→C' for C = 2 … 32 0.69–0.78×,
-/// (8, C, 28, 28)→C 48, 64, 96 and 128 0.70–0.91×, (8, 64, 14, 14)→64
-/// 0.85×, (8, 32, 7, 7)→32 0.80×, but (8, 64, 7, 7)→64 1.17× and
-/// (8, 128, 14, 14)→256 1.20×: a narrow output row fills few vector lanes
-/// while every input channel costs the same loads. 1×1 layers stay GEMM
-/// (1.3–1.8× slower direct), and so does every layer with several input
-/// channels where the SIMD kernels do not run (float64, or no AVX2): the
-/// portable loops are no match for the GEMM's micro-kernels.
+/// Whether [`forward`] applies to `g`: [`applies`], or several input
+/// channels per group (whose planes each output block sums over) where
+/// that beats im2col + GEMM. Measured single-threaded and on two threads,
+/// float32, interleaved (time against the GEMM path; the same bits while
+/// the GEMM's K = C_in/g × taps stays within one 512-deep block): 3×3 pad
+/// 1 (8, C, 56, 56)→C' for C = 2 … 32 0.69–0.78×, (8, C, 28, 28)→C 48,
+/// 64, 96 and 128 0.70–0.91×, (8, 64, 14, 14)→64 0.85×, (8, 32, 7, 7)→32
+/// 0.80×, but (8, 64, 7, 7)→64 1.17× and (8, 128, 14, 14)→256 1.20×: a
+/// narrow output row fills few vector lanes while every input channel
+/// costs the same loads. 1×1 layers were 1.3–1.8× slower direct.
 pub fn forward_applies<T: 'static>(g: &ConvGeometry, level: Level) -> bool {
-    applies_common(g)
-        || (use_avx2::<T>(level)
-            && g.kernel_volume() > 1
-            && wide_enough(g.in_per_group(), g.out_size[2])
-            && applies_up_to(g, 128))
+    applies(g)
+        || (several_channels::<T>(g, level, 128) && wide_enough(g.in_per_group(), g.out_size[2]))
 }
 
 /// Input channels per group below which the forward pass of a 3×3 layer
@@ -94,12 +92,19 @@ pub fn forward_applies<T: 'static>(g: &ConvGeometry, level: Level) -> bool {
 /// (8, 64, 28, 28)→64 1.07–1.15×.
 pub const BEFORE_WINOGRAD_BELOW: usize = 32;
 
-/// Whether [`input_grad`] applies to `g` (unit stride on both axes).
+/// Whether [`input_grad`] applies to `g` with one input channel per group
+/// (unit stride on both axes), for every element type.
 pub fn input_grad_applies(g: &ConvGeometry) -> bool {
-    applies_common(g) && g.stride[1] == 1 && adjoint_size(g).is_some()
+    applies(g) && adjoint_fits(g)
 }
 
-/// [`input_grad_applies`], or with several input channels per group: the
+/// Unit stride on both axes and a padded output-gradient plane within
+/// budget: what [`input_grad`]'s correlation needs.
+fn adjoint_fits(g: &ConvGeometry) -> bool {
+    g.stride[1] == 1 && adjoint_size(g).is_some()
+}
+
+/// [`input_grad_applies`], or several input channels per group: the
 /// adjoint is then the forward kernel run on the padded output gradient
 /// (summing over the group's output channels, for a block of its input
 /// channels), where that beats im2col's GEMM + col2im. Measured as
@@ -108,36 +113,27 @@ pub fn input_grad_applies(g: &ConvGeometry) -> bool {
 /// (8, 8, 64, 64)→16 0.46–0.56×, 5×5 (8, 32, 28, 28)→64 0.68×, (8, 128,
 /// 28, 28)→128 0.89–0.92×, (8, 64, 14, 14)→64 0.78–0.81×; but with 3
 /// input channels ((8, 3, 224, 224)→64 3×3) 2.2–2.5×: the kernel's blocks
-/// of output planes, here the input channels, must be full. So: float32
-/// with the SIMD kernels, not 1×1, at least 8 input channels per group,
-/// and [`forward_applies`]'s rule on the output channels per group (the
-/// adjoint's summed channels) and the input width.
+/// of output planes, here the input channels, must be full. So: at least
+/// 8 input channels per group, and [`forward_applies`]'s rule on the
+/// output channels per group (the adjoint's summed channels) and the
+/// input width.
 pub fn input_grad_applies_simd<T: 'static>(g: &ConvGeometry, level: Level) -> bool {
-    let (cig, cog, in_w) = (g.in_per_group(), g.out_per_group(), g.in_size[2]);
-    input_grad_applies(g)
-        || (use_avx2::<T>(level)
-            && g.kernel_volume() > 1
-            && (8..=128).contains(&cig)
-            && wide_enough(cog, in_w)
-            && applies_up_to(g, 128)
-            && g.stride[1] == 1
-            && adjoint_size(g).is_some())
+    let several = several_channels::<T>(g, level, 128)
+        && g.in_per_group() >= 8
+        && wide_enough(g.out_per_group(), g.in_size[2]);
+    (applies(g) || several) && adjoint_fits(g)
 }
 
-/// Whether [`weight_grad`] applies to `g`: as [`applies`], or (float32
-/// with the SIMD kernels, not 1×1) with up to 16 input and 16 output
-/// channels per group, each input plane correlated with the group's output
-/// gradient. Measured against the im2col GEMM (time, one and two threads):
-/// (8, 8, 64, 64)→16 3×3 0.24–0.26×, (1, 16, 112, 112)→16 0.89×, (8, 16,
-/// 56, 56)→16 0.94×, (8, 16, 56, 56)→32 5×5 0.97–0.99×, but (8, 32, 28,
-/// 28)→64 5×5 1.58× and (8, 3, 224, 224)→64 2.1–2.4×: the kernel keeps 2
-/// output channels × 5 taps in registers, and wider layers are the GEMM's.
+/// Whether [`weight_grad`] applies to `g`: [`applies`], or up to 16 input
+/// and 16 output channels per group, each input plane correlated with the
+/// group's output gradient. Measured against the im2col GEMM (time, one
+/// and two threads): (8, 8, 64, 64)→16 3×3 0.24–0.26×, (1, 16, 112,
+/// 112)→16 0.89×, (8, 16, 56, 56)→16 0.94×, (8, 16, 56, 56)→32 5×5
+/// 0.97–0.99×, but (8, 32, 28, 28)→64 5×5 1.58× and (8, 3, 224, 224)→64
+/// 2.1–2.4×: the kernel keeps 2 output channels × 5 taps in registers,
+/// and wider layers are the GEMM's.
 pub fn weight_grad_applies_simd<T: 'static>(g: &ConvGeometry, level: Level) -> bool {
-    applies_common(g)
-        || (use_avx2::<T>(level)
-            && g.kernel_volume() > 1
-            && g.out_per_group() <= 16
-            && applies_up_to(g, 16))
+    applies(g) || (several_channels::<T>(g, level, 16) && g.out_per_group() <= 16)
 }
 
 /// Whether a direct kernel summing over `channels` source planes for

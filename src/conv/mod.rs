@@ -844,10 +844,11 @@ fn weight_and_input<T: Real>(
     let chunks = weight_chunks(g.batch, weight_len, std::mem::size_of::<T>());
     let tasks = chunks * g.groups;
     let cblocks = channel_blocks(&plan, tasks);
-    // With fewer tasks than threads the input gradient's own pass can take
-    // its tiles as tasks (see `blocks`); the GEMM calls, and so the bits,
-    // are the same either way.
-    let whole_tasks = cblocks == 1 && tasks >= rayon::current_num_threads();
+    // Where the input gradient's own pass would take its tiles as tasks
+    // (`adjoint_all`'s schedule; see `blocks`), it runs apart; the GEMM
+    // calls, and so the bits, are the same either way.
+    let tiles_as_tasks = schedule(g.batch * g.groups, g.macs()).1;
+    let whole_tasks = cblocks == 1 && !tiles_as_tasks;
     let (grad_input, separate_dx) = if whole_tasks {
         (grad_input, None)
     } else {
